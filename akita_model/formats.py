@@ -1,0 +1,91 @@
+"""Detect the data format of a string value.
+
+A format names what a string holds (a UUID, an email address, a timestamp),
+as OpenAPI's ``format`` keyword does. Schema inference calls a string field
+by a format only when every sample of it matches; the daemon's obfuscation
+replaces a value by a placeholder of the same format, so that both keep the
+same model.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from datetime import date, datetime
+
+_UUID = re.compile(
+    r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+)
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[A-Za-z0-9-]{2,}")
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_DATE_TIME = re.compile(
+    r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:?\d{2})?"
+)
+_URI = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s/?#]+[^\s]*")
+_INTEGER = re.compile(r"-?(0|[1-9]\d{0,18})")
+
+# A placeholder for each format: detect_format(PLACEHOLDERS[f]) == f.
+PLACEHOLDERS: dict[str, str] = {
+    "uuid": "00000000-0000-4000-8000-000000000000",
+    "email": "user@example.com",
+    "date-time": "2000-01-01T00:00:00Z",
+    "date": "2000-01-01",
+    "uri": "https://example.com/",
+    "ipv4": "192.0.2.1",
+    "ipv6": "2001:db8::1",
+    "integer": "0",
+}
+
+
+def _is_date(value: str) -> bool:
+    try:
+        date.fromisoformat(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _is_date_time(value: str) -> bool:
+    try:
+        datetime.fromisoformat(value.replace("z", "Z").replace("Z", "+00:00"))
+    except ValueError:
+        return False
+    return True
+
+
+def _is_ip(value: str, version: int) -> bool:
+    try:
+        address = ipaddress.ip_address(value)
+    except ValueError:
+        return False
+    return address.version == version
+
+
+def detect_format(value: str) -> str | None:
+    """Return the OpenAPI format of ``value``, or None when it has none.
+
+    The formats are ``uuid``, ``email``, ``date-time``, ``date``, ``uri``,
+    ``ipv4``, ``ipv6`` and ``integer`` (an integer written as a string).
+    """
+    if not value or len(value) > 2048:
+        return None
+
+    first = value[0]
+    if first.isdigit() or first == "-":
+        if _INTEGER.fullmatch(value):
+            return "integer"
+        if _DATE.fullmatch(value) and _is_date(value):
+            return "date"
+        if _DATE_TIME.fullmatch(value) and _is_date_time(value):
+            return "date-time"
+    if len(value) == 36 and _UUID.fullmatch(value):
+        return "uuid"
+    if "@" in value and _EMAIL.fullmatch(value):
+        return "email"
+    if "://" in value and _URI.fullmatch(value):
+        return "uri"
+    if "." in value and first.isdigit() and _is_ip(value, 4):
+        return "ipv4"
+    if ":" in value and _is_ip(value, 6):
+        return "ipv6"
+    return None
