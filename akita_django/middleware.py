@@ -108,7 +108,8 @@ class AkitaMiddleware:
 
 
 def _is_sampled(trace: ActiveTrace) -> bool:
-    return trace.sampling_rate >= 1.0 or random.random() < trace.sampling_rate
+    rate = trace.sampling_rate
+    return rate >= 1.0 or (rate > 0.0 and random.random() < rate)
 
 
 def _for_trace(witness: dict[str, Any], trace: ActiveTrace) -> dict[str, Any]:
