@@ -14,7 +14,6 @@ import logging
 import random
 import time
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
 from typing import Any
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
@@ -23,7 +22,7 @@ from django.http.response import HttpResponseBase
 
 from akita_django.conf import read_middleware_settings
 from akita_django.sender import ActiveTrace, link_for
-from akita_django.witness import build_witness
+from akita_django.witness import capture_exchange
 
 logger = logging.getLogger(__name__)
 
@@ -40,10 +39,11 @@ class AkitaMiddleware:
         self.get_response = get_response
         self.settings = read_middleware_settings()
         self.link = link_for(self.settings)
-        self._akita_fields = {
-            "service": self.settings.service_name,
-            "middleware": self.settings.middleware_name,
-        }
+        from django.conf import settings
+
+        self._use_forwarded_host = bool(
+            getattr(settings, "USE_X_FORWARDED_HOST", False)
+        )
         self._is_async = iscoroutinefunction(get_response)
         if self._is_async:
             markcoroutinefunction(self)
@@ -69,18 +69,18 @@ class AkitaMiddleware:
         self._capture(request, response, started, clock)
         return response
 
-    def _start(self) -> tuple[datetime, float]:
+    def _start(self) -> tuple[float, float]:
         try:
             self.link.ensure_started()
         except Exception:
             logger.error("akita_middleware: cannot start", exc_info=True)
-        return datetime.now(UTC), time.perf_counter()
+        return time.time(), time.perf_counter()
 
     def _capture(
         self,
         request: HttpRequest,
         response: HttpResponseBase,
-        started: datetime,
+        started: float,
         clock: float,
     ) -> None:
         elapsed_ms = (time.perf_counter() - clock) * 1000
@@ -88,16 +88,18 @@ class AkitaMiddleware:
             chosen = [trace for trace in self.link.traces if _is_sampled(trace)]
             if not chosen:
                 return
-            witness = build_witness(
+            # Only what the witness needs is taken here; the sender thread
+            # builds the witnesses, many at a time.
+            exchange = capture_exchange(
                 request,
                 response,
                 started=started,
                 elapsed_ms=elapsed_ms,
                 max_body_bytes=self.settings.max_body_bytes,
-                akita=self._akita_fields,
+                use_forwarded_host=self._use_forwarded_host,
             )
             for trace in chosen:
-                self.link.offer(trace, _for_trace(witness, trace))
+                self.link.offer(trace, exchange)
         except Exception:
             logger.error(
                 "akita_middleware: cannot capture %s %s",
@@ -110,8 +112,3 @@ class AkitaMiddleware:
 def _is_sampled(trace: ActiveTrace) -> bool:
     rate = trace.sampling_rate
     return rate >= 1.0 or (rate > 0.0 and random.random() < rate)
-
-
-def _for_trace(witness: dict[str, Any], trace: ActiveTrace) -> dict[str, Any]:
-    # Witnesses of two traces share everything but their _akita.trace.
-    return {**witness, "_akita": {**witness["_akita"], "trace": trace.name}}

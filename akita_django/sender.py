@@ -31,6 +31,7 @@ from urllib.parse import quote
 
 from akita_django.conf import MiddlewareSettings
 from akita_django.exceptions import DaemonResponseError
+from akita_django.witness import Exchange
 
 if TYPE_CHECKING:
     import httpx
@@ -38,9 +39,10 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 BATCH_SIZE = 200
-# How long the sender waits for a batch to fill: one call every 50 ms
-# costs the application far less than one call a witness.
-BATCH_LINGER = 0.05
+# How long the sender waits for a batch to fill, unless the queue gets
+# three quarters full first: one call a batch costs the application far less than one
+# call a witness.
+BATCH_LINGER = 0.2
 POLL_READ_TIMEOUT = 120.0
 SEND_TIMEOUT = 5.0
 BACKOFF_INITIAL = 0.5
@@ -144,6 +146,10 @@ class DaemonLink:
         self.rejected = 0
         self.sent = 0
         self._service_path = "/v1/services/" + quote(settings.service_name, safe="")
+        self._akita_fields = {
+            "service": settings.service_name,
+            "middleware": settings.middleware_name,
+        }
         self._throttle = _Throttle(LOG_INTERVAL)
         self._reset_process_state()
 
@@ -153,7 +159,8 @@ class DaemonLink:
         self._pid: int | None = None
         self._lock = threading.Lock()
         self._stop = threading.Event()
-        self._queue: queue.Queue[tuple[ActiveTrace, dict[str, Any]]] = queue.Queue(
+        self._wake = threading.Event()
+        self._queue: queue.Queue[tuple[ActiveTrace, Exchange]] = queue.Queue(
             self.settings.max_queue_len
         )
         self._threads: list[threading.Thread] = []
@@ -188,10 +195,15 @@ class DaemonLink:
         thread.start()
         self._threads.append(thread)
 
-    def offer(self, trace: ActiveTrace, witness: dict[str, Any]) -> None:
-        """Queue a witness for a trace, or drop and count it when full."""
+    def offer(self, trace: ActiveTrace, exchange: Exchange) -> None:
+        """Queue an exchange for a trace, or drop and count it when full."""
+        pending = self._queue
         try:
-            self._queue.put_nowait((trace, witness))
+            pending.put_nowait((trace, exchange))
+            # Reading the deque's length without the queue's lock is enough
+            # to tell that a batch is ready.
+            if len(pending.queue) * 4 >= pending.maxsize * 3:
+                self._wake.set()
         except queue.Full:
             with self._lock:
                 self.dropped += 1
@@ -222,6 +234,7 @@ class DaemonLink:
                 self._queue.qsize(),
             )
         self._stop.set()
+        self._wake.set()
         for thread in self._threads:
             thread.join(0.2)
         self._pid = None
@@ -315,7 +328,8 @@ class DaemonLink:
                     continue
                 # Sleeping through the linger rather than waking on each
                 # witness keeps the sender off the GIL while requests run.
-                stop.wait(BATCH_LINGER)
+                self._wake.wait(BATCH_LINGER)
+                self._wake.clear()
                 while len(batch) < BATCH_SIZE:
                     try:
                         batch.append(pending.get_nowait())
@@ -330,10 +344,18 @@ class DaemonLink:
                         pending.task_done()
 
     def _send_batch(
-        self, client: httpx.Client, batch: list[tuple[ActiveTrace, dict[str, Any]]]
+        self, client: httpx.Client, batch: list[tuple[ActiveTrace, Exchange]]
     ) -> None:
         by_trace: dict[ActiveTrace, list[dict[str, Any]]] = {}
-        for trace, witness in batch:
+        for trace, exchange in batch:
+            akita = {**self._akita_fields, "trace": trace.name}
+            try:
+                witness = exchange.to_witness(akita)
+            except Exception:
+                with self._lock:
+                    self.rejected += 1
+                logger.error("akita_middleware: cannot build a witness", exc_info=True)
+                continue
             by_trace.setdefault(trace, []).append(witness)
         for trace, witnesses in by_trace.items():
             self._send_events(client, trace, witnesses)

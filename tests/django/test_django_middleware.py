@@ -138,7 +138,7 @@ def test_idle_middleware_converts_nothing(
     wait_for(lambda: daemon.state.polls >= 1)
     conversions: list[object] = []
     monkeypatch.setattr(
-        middleware_module, "build_witness", lambda *a, **k: conversions.append(a)
+        middleware_module, "capture_exchange", lambda *a, **k: conversions.append(a)
     )
 
     statuses = [client.get("/api/articles/").status_code for _ in range(20)]
@@ -336,7 +336,7 @@ def test_internal_failure_is_logged_and_swallowed(
     def broken(*args: Any, **kwargs: Any) -> None:
         raise RuntimeError("converter bug")
 
-    monkeypatch.setattr(middleware_module, "build_witness", broken)
+    monkeypatch.setattr(middleware_module, "capture_exchange", broken)
     response = client.get("/api/articles/how-to-train/")
 
     assert response.status_code == 200
