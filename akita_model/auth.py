@@ -98,23 +98,46 @@ def _authorization(value: str) -> Credential:
     return Credential("tokenAuth", token_scheme=scheme)
 
 
-def find_auth(witness: Witness) -> AuthFindings:
-    """Return the credentials a witness carried, by security scheme."""
+_NOT_AUTH = ""
+MAX_CACHED_NAMES = 4096
+_AUTHORIZATION = "authorization"
+
+
+def _header_kind(lower: str) -> str:
+    if lower == _AUTHORIZATION:
+        return _AUTHORIZATION
+    if _API_KEY_HEADER.fullmatch(lower):
+        return _scheme_name("apiKeyHeader_", canonical_header_name(lower))
+    return _NOT_AUTH
+
+
+def find_auth(
+    witness: Witness, header_kinds: dict[str, str] | None = None
+) -> AuthFindings:
+    """Return the credentials a witness carried, by security scheme.
+
+    ``header_kinds`` caches, by header name, which scheme a header is for, so
+    that a build classifies each header name once.
+    """
     credentials: list[Credential] = []
     headers: set[str] = set()
     query: set[str] = set()
     cookies: set[str] = set()
+    kinds = {} if header_kinds is None else header_kinds
 
     for name, value in witness.request_headers:
-        lower = name.lower()
-        if lower == "authorization":
+        kind = kinds.get(name)
+        if kind is None:
+            if len(kinds) > MAX_CACHED_NAMES:
+                kinds.clear()
+            kind = kinds[name] = _header_kind(name.lower())
+        if not kind:
+            continue
+        if kind == _AUTHORIZATION:
             credentials.append(_authorization(value))
-            headers.add(lower)
-        elif _API_KEY_HEADER.fullmatch(lower):
-            credentials.append(
-                Credential(_scheme_name("apiKeyHeader_", canonical_header_name(lower)))
-            )
-            headers.add(lower)
+        else:
+            credentials.append(Credential(kind))
+        headers.add(name.lower())
 
     for name, _ in witness.query:
         if name.lower() in API_KEY_QUERY_NAMES:

@@ -39,6 +39,7 @@ class Summary:
         self.schemes: dict[str, SchemeState] = {}
         self._route_cache: dict[str, Tokens | None] = {}
         self._canonical_headers: dict[str, str] = {}
+        self._header_kinds: dict[str, str] = {}
 
     def _route(self, route: str) -> Tokens | None:
         cache = self._route_cache
@@ -57,7 +58,7 @@ class Summary:
             if len(self.services) > MAX_SERVICES:
                 self._trim_services()
 
-        auth = find_auth(witness)
+        auth = find_auth(witness, self._header_kinds)
         for credential in auth.credentials:
             scheme = self.schemes.get(credential.scheme)
             if scheme is None:
@@ -95,7 +96,6 @@ class Summary:
     def _normalise(self) -> None:
         # A position collapsed: re-key the heuristic operations whose
         # templates have a literal there, and merge those that now meet.
-        self.trie.normalise()
         operations = self.heuristic
         self.heuristic = {}
         for (method, tokens), state in operations.items():

@@ -9,6 +9,7 @@ Exit status: 0 on success, 1 on an error, 2 on bad usage.
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -133,6 +134,9 @@ def _build(args: argparse.Namespace, prog: str) -> int:
 
 def main(argv: list[str], prog: str) -> int:
     """Run ``akita model`` with ``argv`` and return the exit status."""
+    # The command prints its own warnings; the library's log records would
+    # repeat them through logging's last-resort handler.
+    logging.getLogger("akita_model").addHandler(logging.NullHandler())
     args = _parser(prog).parse_args(argv)
     if args.command == "build":
         return _build(args, f"{prog} build")

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from akita_model.auth import AuthFindings
+from akita_model.auth import MAX_CACHED_NAMES, AuthFindings, canonical_header_name
 from akita_model.params import ParameterSet, is_noise_cookie, is_noise_header
 from akita_model.scalars import ScalarState
 from akita_model.schema import BodySchema
@@ -158,7 +158,7 @@ class OperationState:
 
         ``path_values`` are the (position, segment) pairs of the path's
         heuristic parameters; ``canonical_header`` caches header names in
-        canonical case.
+        canonical case ("" for noise).
         """
         self.count += 1
         started = witness.started
@@ -197,15 +197,19 @@ class OperationState:
             self.query.add([pair for pair in witness.query if pair[0] not in excluded])
 
         headers = []
+        excluded = auth.headers
         for name, value in witness.request_headers:
-            lower = name.lower()
-            if is_noise_header(lower) or lower in auth.headers:
-                continue
-            canonical = canonical_header.get(lower)
+            canonical = canonical_header.get(name)
             if canonical is None:
-                canonical = "-".join(part.capitalize() for part in lower.split("-"))
-                canonical_header[lower] = canonical
-            headers.append((canonical, value))
+                if len(canonical_header) > MAX_CACHED_NAMES:
+                    canonical_header.clear()
+                lower = name.lower()
+                canonical = (
+                    "" if is_noise_header(lower) else canonical_header_name(lower)
+                )
+                canonical_header[name] = canonical
+            if canonical and (not excluded or name.lower() not in excluded):
+                headers.append((canonical, value))
         if headers:
             self.headers.add(headers)
 

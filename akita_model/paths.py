@@ -259,8 +259,9 @@ class PathTrie:
     def template(self, segments: list[str]) -> tuple[tuple[str | None, ...], bool]:
         """Learn a path's segments and return its tokens.
 
-        The second value is true when learning the path collapsed a position,
-        so that templates made before are to be canonicalised again.
+        The second value is true when learning the path collapsed a position:
+        the trie is normalised then, and templates made before are to be
+        canonicalised again.
         """
         tokens: list[str | None] = []
         has_collapsed = False
@@ -283,6 +284,8 @@ class PathTrie:
                 tokens.append(None)
                 continue
             tokens.append(segment)
+        if has_collapsed:
+            self.normalise()
         return tuple(tokens), has_collapsed
 
     def _collapse(self, prefix: tuple[str | None, ...]) -> None:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import re
 from collections import OrderedDict
+from functools import lru_cache
 from typing import Any
 
 from genson import SchemaBuilder
@@ -59,7 +60,7 @@ class FormattedString(String):  # type: ignore[misc]
         self._add_format(schema.get("format") or _NO_FORMAT)
 
     def add_object(self, obj: str) -> None:
-        self._add_format(detect_format(obj) or _NO_FORMAT)
+        self._add_format(string_format(obj) or _NO_FORMAT)
 
     def to_schema(self) -> dict[str, Any]:
         schema: dict[str, Any] = super().to_schema()
@@ -142,6 +143,19 @@ class BodySchemaBuilder(SchemaBuilder):  # type: ignore[misc]
     EXTRA_STRATEGIES = (FormattedString, KeyedObject)
 
 
+# Bodies repeat their strings (names, statuses, e-mail addresses): the
+# format of each is worked out once. The function is pure, so memoising it
+# changes no result.
+_cached_format = lru_cache(maxsize=16384)(detect_format)
+
+
+def string_format(value: str) -> str | None:
+    """Return the format of a string, memoised for short strings."""
+    if len(value) < 256:
+        return _cached_format(value)
+    return detect_format(value)
+
+
 def shape(value: Any) -> Any:
     """Return a hashable key equal for values that teach a schema the same.
 
@@ -151,7 +165,7 @@ def shape(value: Any) -> Any:
     """
     kind = type(value)
     if kind is str:
-        return detect_format(value) or "s"
+        return string_format(value) or "s"
     if kind is dict:
         return tuple([(key, shape(item)) for key, item in value.items()])
     if kind is list:

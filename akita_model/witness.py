@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl
 
 import orjson
 
@@ -40,6 +40,14 @@ NOT_JSON: Any = type("NotJson", (), {"__repr__": lambda self: "NOT_JSON"})()
 
 Pairs = tuple[tuple[str, str], ...]
 
+# An absolute URL (scheme://host/path?query#fragment) or an absolute path.
+_URL = re.compile(
+    r"(?:(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*)://(?P<host>[^/?#\s]*))?"
+    r"(?P<path>/[^?#\s]*)?(?:\?(?P<query>[^#]*))?(?:#.*)?",
+    re.DOTALL,
+)
+# userinfo@, then a name or an [IPv6] literal, then an optional :port.
+_HOST = re.compile(r"(?:[^@/]*@)?(?:\[[0-9A-Fa-f:.]+\]|[^:@\[\]]+)(?::\d{0,5})?")
 _MULTIPART_FIELD = re.compile(
     r'^content-disposition:\s*form-data;\s*name="(?P<name>[^"]*)"'
     r'(?:;\s*filename="(?P<file>[^"]*)")?',
@@ -109,16 +117,18 @@ def _field(container: Any, name: str, where: str) -> Any:
 
 
 def _pairs(items: Any, where: str) -> Pairs:
-    if items is None:
+    if not items:
         return ()
-    if not isinstance(items, list):
-        raise EntryError("bad-field", f"The entry's {where} is not a list.")
     try:
-        return tuple((str(item["name"]), str(item["value"])) for item in items)
+        pairs = tuple([(item["name"], item["value"]) for item in items])
     except (KeyError, TypeError):
         raise EntryError(
             "bad-field", f"An item of the entry's {where} lacks a name or a value."
         ) from None
+    for name, value in pairs:
+        if type(name) is not str or type(value) is not str:
+            return tuple((str(name), str(value)) for name, value in pairs)
+    return pairs
 
 
 def _media_type(value: str) -> str:
@@ -270,17 +280,14 @@ def parse_entry(entry: Any) -> Witness:
     if not isinstance(url, str):
         raise EntryError("bad-url", f"The request URL {url!r} is not a string.")
 
-    try:
-        parts = urlsplit(url)
-        parts.port  # noqa: B018 - reading the port validates it
-    except ValueError:
-        raise EntryError(
-            "bad-url", f"The request URL {url!r} cannot be parsed."
-        ) from None
-    if not url or (parts.path and not parts.path.startswith("/")):
+    match = _URL.fullmatch(url)
+    if match is None or not (match["path"] or match["host"]):
         raise EntryError(
             "bad-url", f"The request URL {url!r} is neither absolute nor a path."
         )
+    scheme, host, path, query_text = match.group("scheme", "host", "path", "query")
+    if host and not _HOST.fullmatch(host):
+        raise EntryError("bad-url", f"The request URL {url!r} has a bad host {host!r}.")
 
     elapsed = entry.get("time")
     elapsed_ms = (
@@ -292,8 +299,8 @@ def parse_entry(entry: Any) -> Witness:
     )
 
     query = _pairs(request.get("queryString"), "request.queryString")
-    if not query and parts.query:
-        query = tuple(parse_qsl(parts.query, keep_blank_values=True))
+    if not query and query_text:
+        query = tuple(parse_qsl(query_text, keep_blank_values=True))
     request_headers = _pairs(request.get("headers"), "request.headers")
     cookies = _pairs(request.get("cookies"), "request.cookies")
     if not cookies:
@@ -313,9 +320,9 @@ def parse_entry(entry: Any) -> Witness:
     return Witness(
         method=method.upper(),
         url=url,
-        scheme=parts.scheme,
-        host=parts.netloc,
-        path=parts.path or "/",
+        scheme=scheme or "",
+        host=host or "",
+        path=path or "/",
         query=query,
         request_headers=request_headers,
         cookies=cookies,
