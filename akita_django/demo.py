@@ -63,19 +63,22 @@ def run_demo(trace_path: Path, model_path: Path, html_path: Path) -> tuple[int, 
     """Record the session and build its model; return witnesses, endpoints."""
     recorded = _record(trace_path)
 
-    from akita_model.build import build_files  # type: ignore[import-not-found]
+    from akita_model.build import build_files
+    from akita_model.errors import ModelError
 
     try:
         model_path.parent.mkdir(parents=True, exist_ok=True)
         html_path.parent.mkdir(parents=True, exist_ok=True)
         result = build_files(
-            [str(trace_path)],
+            [trace_path],
             service="django-demo",
-            model_path=str(model_path),
-            html_path=str(html_path),
+            model_path=model_path,
+            html_path=html_path,
         )
     except OSError as exc:
         raise DemoError(f"Cannot write the model or report: {exc}.") from exc
+    except ModelError as exc:
+        raise DemoError(str(exc)) from exc
     return recorded, result.endpoints
 
 

@@ -95,6 +95,7 @@ class SessionRecording:
             self._scratch = Path(tempfile.mkdtemp(prefix="akita-"))
             self.trace_path = self._scratch / "trace.jsonl"
         self._restore: Callable[[], None] | None = None
+        self._summary = ""
         self.writer: TraceWriter | None = None
 
     @pytest.hookimpl(optionalhook=True)
@@ -140,7 +141,7 @@ class SessionRecording:
 
         self._join_parts()
         if self.model_path or self.html_path:
-            self._build(session.config)
+            self._build()
         if self._scratch is not None:
             shutil.rmtree(self._scratch, ignore_errors=True)
 
@@ -154,8 +155,8 @@ class SessionRecording:
                     shutil.copyfileobj(source, joined)
                 part.unlink()
 
-    def _build(self, config: pytest.Config) -> None:
-        from akita_model.build import build_files  # type: ignore[import-not-found]
+    def _build(self) -> None:
+        from akita_model.build import build_files
 
         result = build_files(
             [str(self.trace_path)],
@@ -163,14 +164,16 @@ class SessionRecording:
             model_path=self.model_path,
             html_path=self.html_path,
         )
-        reporter = config.pluginmanager.get_plugin("terminalreporter")
-        if reporter is None:
-            return
         written = ", ".join(p for p in (self.model_path, self.html_path) if p)
-        reporter.write_line(
+        self._summary = (
             f"akita: {result.witnesses} witnesses, {result.endpoints} endpoints "
             f"-> {written}"
         )
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        """Say what the model build wrote."""
+        if self._summary:
+            terminalreporter.write_line(self._summary)
 
     def pytest_report_header(self, config: pytest.Config) -> str:
         """Say where the session's trace goes."""

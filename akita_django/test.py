@@ -56,6 +56,15 @@ class _Recording:
         """How many witnesses were written to the trace file."""
         return self._akita_writer.count
 
+    def openapi(self, service: str | None = None) -> dict[str, Any]:
+        """Build the API model of what was recorded so far; return OpenAPI."""
+        from akita_model.build import build_files
+
+        document: dict[str, Any] = build_files(
+            [self.trace_path], service=service
+        ).openapi
+        return document
+
     def close(self) -> None:
         """Close the trace file."""
         self._akita_writer.close()

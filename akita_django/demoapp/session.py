@@ -86,12 +86,6 @@ def _edit_with_a_token(client: Any) -> None:
         content_type="application/json",
         headers=token,
     )
-    client.post(
-        "/api/articles/",
-        "{not json",
-        content_type="application/json",
-        headers=token,
-    )
     client.post("/api/articles/", {"title": "Form"}, headers=token)
     client.post(
         "/api/articles/",

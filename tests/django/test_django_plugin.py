@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+import yaml
 
 pytest_plugins = ["pytester"]
 
@@ -70,11 +71,20 @@ def test_akita_trace_records_every_test_client(
     assert urls(project / "out" / "trace.jsonl") == URLS
 
 
-def test_xdist_workers_write_parts_that_the_controller_joins(
+def test_xdist_workers_write_parts_that_the_controller_joins_and_models(
     pytester: pytest.Pytester, project: Path
 ) -> None:
     result = pytester.runpytest_subprocess(
-        "-n", "2", "--akita-trace", "trace.jsonl", "-p", "no:cacheprovider"
+        "-n",
+        "2",
+        "--akita-trace",
+        "trace.jsonl",
+        "--akita-model",
+        "model.yaml",
+        "--akita-html",
+        "report.html",
+        "-p",
+        "no:cacheprovider",
     )
 
     result.assert_outcomes(passed=3, failed=1)
@@ -82,6 +92,35 @@ def test_xdist_workers_write_parts_that_the_controller_joins(
     assert sorted(p.name for p in project.iterdir() if "trace" in p.name) == [
         "trace.jsonl"
     ]
+    result.stdout.fnmatch_lines(
+        ["akita: 4 witnesses, 3 endpoints -> model.yaml, report.html"]
+    )
+    model = yaml.safe_load((project / "model.yaml").read_text(encoding="utf-8"))
+    assert sorted(model["paths"]) == [
+        "/api/articles",
+        "/api/articles/{slug}",
+        "/api/health",
+    ]
+    assert model["x-akita-witnesses"] == 4
+    assert (
+        (project / "report.html")
+        .read_text(encoding="utf-8")
+        .startswith("<!DOCTYPE html>")
+    )
+
+
+def test_model_without_a_named_trace_uses_a_scratch_one(
+    pytester: pytest.Pytester, project: Path
+) -> None:
+    result = pytester.runpytest_subprocess(
+        "--akita-model", "api.json", "-p", "no:cacheprovider"
+    )
+
+    result.assert_outcomes(passed=3, failed=1)
+    model = json.loads((project / "api.json").read_text(encoding="utf-8"))
+    assert model["info"]["title"] == "django-demo"
+    assert model["x-akita-witnesses"] == 4
+    assert not [p for p in project.iterdir() if p.suffix == ".jsonl"]
 
 
 def test_without_options_the_plugin_does_nothing(
