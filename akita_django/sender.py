@@ -38,11 +38,12 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-BATCH_SIZE = 200
-# How long the sender waits for a batch to fill, unless the queue gets
-# three quarters full first: one call a batch costs the application far less than one
-# call a witness.
-BATCH_LINGER = 0.2
+# The sender takes witnesses off the queue whenever it is three quarters
+# full, and posts them once a batch is full or BATCH_LINGER old: one call a
+# batch costs the application far less than one call a witness.
+BATCH_SIZE = 500
+BATCH_LINGER = 0.5
+IDLE_WAIT = 0.1
 POLL_READ_TIMEOUT = 120.0
 SEND_TIMEOUT = 5.0
 BACKOFF_INITIAL = 0.5
@@ -160,6 +161,7 @@ class DaemonLink:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._wake = threading.Event()
+        self._is_flushing = False
         self._queue: queue.Queue[tuple[ActiveTrace, Exchange]] = queue.Queue(
             self.settings.max_queue_len
         )
@@ -216,13 +218,21 @@ class DaemonLink:
             )
 
     def flush(self, timeout: float) -> bool:
-        """Wait until every queued witness was handled; return if it was."""
+        """Send what is queued now; wait at most ``timeout`` for it to go.
+
+        Returns whether everything queued was handled.
+        """
         deadline = time.monotonic() + timeout
-        while self._queue.unfinished_tasks:
-            if time.monotonic() >= deadline or not self._threads:
-                return False
-            time.sleep(0.01)
-        return True
+        self._is_flushing = True
+        self._wake.set()
+        try:
+            while self._queue.unfinished_tasks:
+                if time.monotonic() >= deadline or not self._threads:
+                    return False
+                time.sleep(0.01)
+            return True
+        finally:
+            self._is_flushing = False
 
     def shutdown(self, timeout: float = SHUTDOWN_TIMEOUT) -> None:
         """Send what is queued (waiting at most ``timeout``), then stop."""
@@ -317,38 +327,57 @@ class DaemonLink:
         return is_changed
 
     def _send_loop(self) -> None:
-        stop, pending = self._stop, self._queue
+        stop, pending, wake = self._stop, self._queue, self._wake
+        batch: list[tuple[ActiveTrace, Exchange]] = []
+        batch_started = 0.0
         with self._client(SEND_TIMEOUT) as client:
             while True:
-                try:
-                    batch = [pending.get(timeout=0.1)]
-                except queue.Empty:
-                    if stop.is_set():
-                        return
-                    continue
-                # Sleeping through the linger rather than waking on each
-                # witness keeps the sender off the GIL while requests run.
-                self._wake.wait(BATCH_LINGER)
-                self._wake.clear()
+                is_stopping = stop.is_set()
                 while len(batch) < BATCH_SIZE:
                     try:
                         batch.append(pending.get_nowait())
                     except queue.Empty:
                         break
-                try:
-                    self._send_batch(client, batch)
-                except Exception:
-                    logger.error("akita_middleware: cannot send", exc_info=True)
-                finally:
-                    for _ in batch:
-                        pending.task_done()
+                    if len(batch) == 1:
+                        batch_started = time.monotonic()
+
+                waited = time.monotonic() - batch_started
+                if batch and (
+                    len(batch) >= BATCH_SIZE
+                    or waited >= BATCH_LINGER
+                    or is_stopping
+                    or self._is_flushing
+                ):
+                    self._send_and_finish(client, batch)
+                    batch = []
+                    continue
+                if is_stopping:
+                    return
+                # Sleeping until the batch is due, or until the queue fills
+                # or a flush asks, keeps the sender off the GIL.
+                wake.wait(BATCH_LINGER - waited if batch else IDLE_WAIT)
+                wake.clear()
+
+    def _send_and_finish(
+        self, client: httpx.Client, batch: list[tuple[ActiveTrace, Exchange]]
+    ) -> None:
+        try:
+            self._send_batch(client, batch)
+        except Exception:
+            logger.error("akita_middleware: cannot send", exc_info=True)
+        finally:
+            for _ in batch:
+                self._queue.task_done()
 
     def _send_batch(
         self, client: httpx.Client, batch: list[tuple[ActiveTrace, Exchange]]
     ) -> None:
         by_trace: dict[ActiveTrace, list[dict[str, Any]]] = {}
+        fields: dict[ActiveTrace, dict[str, Any]] = {}
         for trace, exchange in batch:
-            akita = {**self._akita_fields, "trace": trace.name}
+            akita = fields.get(trace)
+            if akita is None:
+                akita = fields[trace] = {**self._akita_fields, "trace": trace.name}
             try:
                 witness = exchange.to_witness(akita)
             except Exception:

@@ -25,9 +25,12 @@ from django.http.response import HttpResponseBase
 
 WITNESS_VERSION = 1
 _UNPREFIXED_HEADERS = frozenset({"CONTENT_TYPE", "CONTENT_LENGTH"})
+_header_names: dict[str, str] = {}
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen: a frozen dataclass sets each field through object.__setattr__,
+# which the request thread would pay for on every captured request.
+@dataclass(slots=True)
 class Exchange:
     """What a witness needs of one request and its response."""
 
@@ -96,8 +99,16 @@ def _pairs(items: Iterable[tuple[Any, Any]]) -> list[dict[str, str]]:
     return [{"name": str(name), "value": str(value)} for name, value in items]
 
 
+def _query_string(query: str) -> list[dict[str, str]]:
+    if not query:
+        return []
+    return _pairs(parse_qsl(query, keep_blank_values=True, errors="replace"))
+
+
 def _request_cookies(header: str) -> list[dict[str, str]]:
     # request.COOKIES is a dict and would drop a repeated name.
+    if not header:
+        return []
     cookies = []
     for chunk in header.split(";"):
         name, has_value, value = chunk.partition("=")
@@ -125,18 +136,33 @@ def _response_cookie(morsel: Morsel[str]) -> dict[str, Any]:
     return cookie
 
 
+def _header_name(key: str) -> str:
+    """Return the header name of a META key, or "" when it names none."""
+    name = _header_names.get(key)
+    if name is not None:
+        return name
+    if key.startswith("HTTP_"):
+        name = key[5:].replace("_", "-").title()
+    elif key in _UNPREFIXED_HEADERS:
+        name = key.replace("_", "-").title()
+    else:
+        name = ""
+    # Servers send few distinct keys; the bound only guards against abuse.
+    if len(_header_names) < 4096:
+        _header_names[key] = name
+    return name
+
+
 def _request_headers(meta: Mapping[str, Any]) -> list[dict[str, str]]:
     # What request.headers gives, built straight from META: going through
     # its Mapping interface costs several times more.
     headers = []
     for key, value in meta.items():
-        if key.startswith("HTTP_"):
-            name = key[5:]
-        elif key in _UNPREFIXED_HEADERS:
-            name = key
-        else:
-            continue
-        headers.append({"name": name.replace("_", "-").title(), "value": str(value)})
+        name = _header_names.get(key)
+        if name is None:
+            name = _header_name(key)
+        if name:
+            headers.append({"name": name, "value": str(value)})
     return headers
 
 
@@ -147,13 +173,7 @@ def _request_entry(exchange: Exchange) -> dict[str, Any]:
         "url": exchange.url_prefix + exchange.full_path,
         "httpVersion": str(meta.get("SERVER_PROTOCOL") or "HTTP/1.1"),
         "headers": _request_headers(meta),
-        "queryString": _pairs(
-            parse_qsl(
-                str(meta.get("QUERY_STRING", "")),
-                keep_blank_values=True,
-                errors="replace",
-            )
-        ),
+        "queryString": _query_string(str(meta.get("QUERY_STRING", ""))),
         "cookies": _request_cookies(str(meta.get("HTTP_COOKIE", ""))),
         "headersSize": -1,
         "bodySize": exchange.body_size,
@@ -171,18 +191,18 @@ def _request_entry(exchange: Exchange) -> dict[str, Any]:
 
 
 def _response_entry(exchange: Exchange) -> dict[str, Any]:
-    headers = _pairs(exchange.headers)
+    headers = []
+    mime_type = location = ""
+    for name, value in exchange.headers:
+        headers.append({"name": name, "value": value})
+        lowered = name.lower()
+        if lowered == "content-type":
+            mime_type = value
+        elif lowered == "location":
+            location = value
     headers.extend(
         {"name": "Set-Cookie", "value": morsel.OutputString()}
         for morsel in exchange.cookies
-    )
-    mime_type = next(
-        (value for name, value in exchange.headers if name.lower() == "content-type"),
-        "",
-    )
-    location = next(
-        (value for name, value in exchange.headers if name.lower() == "location"),
-        "",
     )
     content: dict[str, Any] = {"size": exchange.content_size, "mimeType": mime_type}
     if exchange.content is not None:
@@ -195,7 +215,7 @@ def _response_entry(exchange: Exchange) -> dict[str, Any]:
         "headers": headers,
         "cookies": [_response_cookie(morsel) for morsel in exchange.cookies],
         "content": content,
-        "redirectURL": str(location),
+        "redirectURL": location,
         "headersSize": -1,
         "bodySize": exchange.content_size,
     }
