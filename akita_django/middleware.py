@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
+from django.conf import settings
 from django.http import HttpRequest
 from django.http.response import HttpResponseBase
 
@@ -39,8 +40,6 @@ class AkitaMiddleware:
         self.get_response = get_response
         self.settings = read_middleware_settings()
         self.link = link_for(self.settings)
-        from django.conf import settings
-
         self._use_forwarded_host = bool(
             getattr(settings, "USE_X_FORWARDED_HOST", False)
         )

@@ -151,6 +151,7 @@ class DaemonLink:
             "service": settings.service_name,
             "middleware": settings.middleware_name,
         }
+        self._trace_fields: dict[ActiveTrace, dict[str, Any]] = {}
         self._throttle = _Throttle(LOG_INTERVAL)
         self._reset_process_state()
 
@@ -269,6 +270,8 @@ class DaemonLink:
         return client.post(self._service_path + path, content=orjson.dumps(payload))
 
     def _poll_loop(self) -> None:
+        import httpx
+
         stop = self._stop
         backoff = _Backoff(BACKOFF_INITIAL, BACKOFF_MAX)
         with self._client(POLL_READ_TIMEOUT) as client:
@@ -276,6 +279,9 @@ class DaemonLink:
                 started = time.monotonic()
                 try:
                     is_changed = self._poll_once(client)
+                except httpx.ReadTimeout:
+                    # A daemon may hold a long poll longer than we wait.
+                    continue
                 except Exception as exc:
                     delay = backoff.delay()
                     self._throttle.warning(
@@ -327,57 +333,52 @@ class DaemonLink:
         return is_changed
 
     def _send_loop(self) -> None:
-        stop, pending, wake = self._stop, self._queue, self._wake
-        batch: list[tuple[ActiveTrace, Exchange]] = []
+        stop, wake = self._stop, self._wake
+        batch: dict[ActiveTrace, list[dict[str, Any]]] = {}
+        taken = 0
         batch_started = 0.0
         with self._client(SEND_TIMEOUT) as client:
             while True:
                 is_stopping = stop.is_set()
-                while len(batch) < BATCH_SIZE:
-                    try:
-                        batch.append(pending.get_nowait())
-                    except queue.Empty:
-                        break
-                    if len(batch) == 1:
-                        batch_started = time.monotonic()
+                drained = self._drain(BATCH_SIZE - taken, batch)
+                if drained and not taken:
+                    batch_started = time.monotonic()
+                taken += drained
 
                 waited = time.monotonic() - batch_started
-                if batch and (
-                    len(batch) >= BATCH_SIZE
+                if taken and (
+                    taken >= BATCH_SIZE
                     or waited >= BATCH_LINGER
                     or is_stopping
                     or self._is_flushing
                 ):
-                    self._send_and_finish(client, batch)
-                    batch = []
+                    self._send_and_finish(client, batch, taken)
+                    batch, taken = {}, 0
                     continue
                 if is_stopping:
                     return
                 # Sleeping until the batch is due, or until the queue fills
                 # or a flush asks, keeps the sender off the GIL.
-                wake.wait(BATCH_LINGER - waited if batch else IDLE_WAIT)
+                wake.wait(BATCH_LINGER - waited if taken else IDLE_WAIT)
                 wake.clear()
 
-    def _send_and_finish(
-        self, client: httpx.Client, batch: list[tuple[ActiveTrace, Exchange]]
-    ) -> None:
-        try:
-            self._send_batch(client, batch)
-        except Exception:
-            logger.error("akita_middleware: cannot send", exc_info=True)
-        finally:
-            for _ in batch:
-                self._queue.task_done()
+    def _drain(self, room: int, batch: dict[ActiveTrace, list[dict[str, Any]]]) -> int:
+        """Move queued exchanges into the batch as witnesses; return how many.
 
-    def _send_batch(
-        self, client: httpx.Client, batch: list[tuple[ActiveTrace, Exchange]]
-    ) -> None:
-        by_trace: dict[ActiveTrace, list[dict[str, Any]]] = {}
-        fields: dict[ActiveTrace, dict[str, Any]] = {}
-        for trace, exchange in batch:
-            akita = fields.get(trace)
+        Building witnesses as they are taken, rather than when the batch is
+        sent, frees the queue for the requests that keep coming.
+        """
+        taken = 0
+        while taken < room:
+            try:
+                trace, exchange = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            taken += 1
+            akita = self._trace_fields.get(trace)
             if akita is None:
-                akita = fields[trace] = {**self._akita_fields, "trace": trace.name}
+                akita = {**self._akita_fields, "trace": trace.name}
+                self._trace_fields[trace] = akita
             try:
                 witness = exchange.to_witness(akita)
             except Exception:
@@ -385,9 +386,23 @@ class DaemonLink:
                     self.rejected += 1
                 logger.error("akita_middleware: cannot build a witness", exc_info=True)
                 continue
-            by_trace.setdefault(trace, []).append(witness)
-        for trace, witnesses in by_trace.items():
-            self._send_events(client, trace, witnesses)
+            batch.setdefault(trace, []).append(witness)
+        return taken
+
+    def _send_and_finish(
+        self,
+        client: httpx.Client,
+        batch: dict[ActiveTrace, list[dict[str, Any]]],
+        taken: int,
+    ) -> None:
+        try:
+            for trace, witnesses in batch.items():
+                self._send_events(client, trace, witnesses)
+        except Exception:
+            logger.error("akita_middleware: cannot send", exc_info=True)
+        finally:
+            for _ in range(taken):
+                self._queue.task_done()
 
     def _send_events(
         self, client: httpx.Client, trace: ActiveTrace, witnesses: list[dict[str, Any]]
