@@ -1,12 +1,13 @@
 """Measure what AkitaMiddleware costs a real WSGI server, side by side.
 
-Three gunicorn servers run the example application's JSON view
-(``/api/health/``): without the middleware, with it and no active trace,
-and with it and a trace active (sending to a fake daemon process that
+Gunicorn servers run the example application's JSON view
+(``/api/health/``): without the middleware (twice: the second server, a
+control, shows how far two identical servers measure apart), with it and no
+active trace, and with it and a trace active (sending to a fake daemon process that
 accepts every witness). Load comes from ``wrk`` in a process of its own, or,
 when wrk is not installed, from Python processes with keep-alive
 connections. The configurations are measured in turns, round after round,
-so that a noisy neighbour slows all three alike; the median of each is
+so that a noisy neighbour slows all of them alike; the median of each is
 compared with the one without the middleware.
 
     python bench/middleware_bench.py --rounds 9 --duration 3
@@ -228,6 +229,9 @@ def run(args: argparse.Namespace) -> None:
     ]
     configs: dict[str, dict[str, str]] = {
         "without": base_env,
+        # A second server like the first: how far apart two identical
+        # servers measure on this host is the noise floor of the ratios.
+        "control": base_env,
         "idle": {
             **base_env,
             "AKITA_DEMO_CAPTURE": "1",
@@ -274,10 +278,12 @@ def run(args: argparse.Namespace) -> None:
                 )
         sent = daemon_witnesses(active_daemon)
     finally:
-        for process in servers + daemons:
-            process.terminate()
-        for process in servers + daemons:
-            process.wait(10)
+        # Servers first: at exit their middleware sends what it still holds.
+        for group in (servers, daemons):
+            for process in group:
+                process.terminate()
+            for process in group:
+                process.wait(10)
 
     medians = {name: statistics.median(values) for name, values in rates.items()}
     cpu = {name: statistics.median(values) for name, values in costs.items()}
@@ -289,6 +295,7 @@ def run(args: argparse.Namespace) -> None:
     )
     for label, name in (
         ("without the middleware", "without"),
+        ("the same, second server", "control"),
         ("middleware, no trace", "idle"),
         ("middleware, trace active", "active"),
     ):
@@ -298,7 +305,7 @@ def run(args: argparse.Namespace) -> None:
         )
     # Each round measures the three configurations one after the other, so
     # the ratio within a round cancels a slow drift of the host's load.
-    for name in ("idle", "active"):
+    for name in ("control", "idle", "active"):
         paired = [a / b for a, b in zip(rates[name], rates["without"], strict=True)]
         print(
             f"{name}: median of per-round ratios {statistics.median(paired):.3f} "
