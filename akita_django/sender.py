@@ -38,11 +38,13 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-# The sender takes witnesses off the queue whenever it is three quarters
-# full, and posts them once a batch is full or BATCH_LINGER old: one call a
-# batch costs the application far less than one call a witness.
+# The sender takes witnesses off the queue every QUIET_SEND, or at once
+# when it is three quarters full, and posts them once a batch is full,
+# BATCH_LINGER old, or no witness came for QUIET_SEND: one call a batch
+# costs the application far less than one call a witness.
 BATCH_SIZE = 500
 BATCH_LINGER = 0.5
+QUIET_SEND = 0.05
 IDLE_WAIT = 0.1
 POLL_READ_TIMEOUT = 120.0
 SEND_TIMEOUT = 5.0
@@ -337,19 +339,24 @@ class DaemonLink:
         stop, wake = self._stop, self._wake
         batch: dict[ActiveTrace, list[bytes]] = {}
         taken = 0
-        batch_started = 0.0
+        batch_started = last_taken = 0.0
         with self._client(SEND_TIMEOUT) as client:
             while True:
                 is_stopping = stop.is_set()
                 drained = self._drain(BATCH_SIZE - taken, batch)
-                if drained and not taken:
-                    batch_started = time.monotonic()
+                now = time.monotonic()
+                if drained:
+                    last_taken = now
+                    if not taken:
+                        batch_started = now
                 taken += drained
 
-                waited = time.monotonic() - batch_started
+                # A batch goes when full, when old, or when traffic pauses:
+                # a server that dies by its signal runs no atexit handler.
                 if taken and (
                     taken >= BATCH_SIZE
-                    or waited >= BATCH_LINGER
+                    or now - batch_started >= BATCH_LINGER
+                    or now - last_taken >= QUIET_SEND
                     or is_stopping
                     or self._is_flushing
                 ):
@@ -360,7 +367,7 @@ class DaemonLink:
                     return
                 # Sleeping until the batch is due, or until the queue fills
                 # or a flush asks, keeps the sender off the GIL.
-                wake.wait(BATCH_LINGER - waited if taken else IDLE_WAIT)
+                wake.wait(QUIET_SEND if taken else IDLE_WAIT)
                 wake.clear()
 
     def _drain(self, room: int, batch: dict[ActiveTrace, list[bytes]]) -> int:

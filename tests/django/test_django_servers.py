@@ -103,3 +103,62 @@ def test_preloaded_workers_capture_and_flush_at_shutdown(
     assert len(page_urls) == 40, stderr
     assert {w["_akita"]["trace"] for w in daemon.witnesses()} == {"preloaded-trace"}
     assert "Traceback" not in stderr
+
+
+@pytest.mark.slow
+def test_asgi_server_requests_are_captured(daemon: FakeDaemon, tmp_path: Path) -> None:
+    port = free_port()
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(REPOSITORY),
+        "AKITA_DEMO_CAPTURE": "1",
+        "AKITA_DAEMON_HOST": daemon.host,
+    }
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "--port",
+            str(port),
+            "--host",
+            "127.0.0.1",
+            "--log-level",
+            "warning",
+            "akita_django.demoapp.asgi:application",
+        ],
+        env=env,
+        cwd=tmp_path,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                get(port, "/api/health/")
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+        deadline = time.monotonic() + 10
+        while not daemon.witnesses() and time.monotonic() < deadline:
+            get(port, "/api/health/")
+            time.sleep(0.05)
+        status = get(port, "/api/articles/how-to-train/comments/1/")
+        # uvicorn dies by SIGTERM once it has shut down, so no atexit handler
+        # runs: give the sender the moment it needs after a request.
+        time.sleep(0.3)
+    finally:
+        server.send_signal(signal.SIGTERM)
+        _, stderr = server.communicate(timeout=30)
+
+    assert status == 200
+    routes = [w["_akita"].get("route") for w in daemon.witnesses()]
+    assert routes[-1] == "api/articles/<slug:slug>/comments/<int:pk>/", stderr
+    last = daemon.witnesses()[-1]
+    assert last["request"]["url"] == (
+        f"http://127.0.0.1:{port}/api/articles/how-to-train/comments/1/"
+    )
+    assert last["response"]["content"]["text"].startswith('{"id": 1,')
