@@ -285,12 +285,24 @@ def run(args: argparse.Namespace) -> None:
             for process in group:
                 process.wait(10)
 
+    report(rates, costs, sent)
+
+
+def report(
+    rates: dict[str, list[float]], costs: dict[str, list[float]], sent: int
+) -> None:
+    """Print the medians and their ratios to the servers without middleware.
+
+    The baseline is the mean of the two servers without the middleware, so
+    that one of them landing on a busier core does not skew every ratio.
+    """
     medians = {name: statistics.median(values) for name, values in rates.items()}
     cpu = {name: statistics.median(values) for name, values in costs.items()}
-    base, base_cpu = medians["without"], cpu["without"]
+    base = (medians["without"] + medians["control"]) / 2
+    base_cpu = (cpu["without"] + cpu["control"]) / 2
     print()
     print(
-        f"{'configuration':<28}{'median req/s':>14}{'ratio':>8}"
+        f"{'configuration':<30}{'median req/s':>14}{'ratio':>8}"
         f"{'CPU us/req':>12}{'CPU ratio':>11}"
     )
     for label, name in (
@@ -300,13 +312,23 @@ def run(args: argparse.Namespace) -> None:
         ("middleware, trace active", "active"),
     ):
         print(
-            f"{label:<28}{medians[name]:>14.1f}{medians[name] / base:>8.3f}"
+            f"{label:<30}{medians[name]:>14.1f}{medians[name] / base:>8.3f}"
             f"{cpu[name]:>12.0f}{base_cpu / cpu[name]:>11.3f}"
         )
-    # Each round measures the three configurations one after the other, so
-    # the ratio within a round cancels a slow drift of the host's load.
-    for name in ("control", "idle", "active"):
-        paired = [a / b for a, b in zip(rates[name], rates["without"], strict=True)]
+    print(f"(ratios to the mean of the two servers without it: {base:.1f} req/s)")
+
+    # Each round measures every configuration one after the other, so the
+    # ratio within a round cancels a slow drift of the host's load.
+    round_bases = [
+        (a + b) / 2 for a, b in zip(rates["without"], rates["control"], strict=True)
+    ]
+    spread = [a / b for a, b in zip(rates["control"], rates["without"], strict=True)]
+    print(
+        f"control/without: median of per-round ratios "
+        f"{statistics.median(spread):.3f} (the noise floor)"
+    )
+    for name in ("idle", "active"):
+        paired = [a / b for a, b in zip(rates[name], round_bases, strict=True)]
         print(
             f"{name}: median of per-round ratios {statistics.median(paired):.3f} "
             f"(rounds: {', '.join(f'{r:.2f}' for r in paired)})"
