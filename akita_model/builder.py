@@ -72,11 +72,11 @@ class Summary:
         if tokens is not None:
             operations = self.routed
         else:
-            operations = self.heuristic
             segments = split_path(witness.path)
             tokens, has_collapsed = self.trie.template(segments)
             if has_collapsed:
                 self._normalise()
+            operations = self.heuristic
             path_values = [
                 (index, segments[index])
                 for index, token in enumerate(tokens)

@@ -279,14 +279,17 @@ class PathTrie:
             literals = self._literals.setdefault(prefix, set())
             literals.add(segment)
             if len(literals) >= COLLAPSE_AT:
+                # Longer prefixes under this one meet now: re-key them before
+                # the rest of the path is learnt.
                 self._collapse(prefix)
+                self.normalise()
                 has_collapsed = True
                 tokens.append(None)
                 continue
             tokens.append(segment)
         if has_collapsed:
-            self.normalise()
-        return tuple(tokens), has_collapsed
+            return self.canonical(tuple(tokens)), True
+        return tuple(tokens), False
 
     def _collapse(self, prefix: tuple[str | None, ...]) -> None:
         self._collapsed.add(prefix)
