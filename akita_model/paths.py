@@ -25,7 +25,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import quote, unquote
 
 COLLAPSE_AT = 20
 MAX_SEGMENTS = 32
@@ -54,6 +54,9 @@ _INTEGER_PATTERNS = frozenset(
     {r"\d+", r"[0-9]+", r"\d*", r"[0-9]*", r"-?\d+", r"[-]?\d+"}
 )
 _REPEAT = re.compile(r"\{\d+(,\d*)?\}")
+# Characters a path segment keeps as they are; others, braces among them,
+# are percent-encoded so that a literal never reads as a parameter.
+_PATH_SAFE = "-._~!$&'()*+,;=:@"
 _REGEX_LEFTOVER = re.compile(r"[()\[\]*+?|\\]")
 
 
@@ -232,7 +235,10 @@ def template_string(tokens: Tokens) -> str:
     """Return the OpenAPI path of template tokens (``/users/{user_id}``)."""
     names = iter(template_names(tokens))
     parts = [
-        token if isinstance(token, str) else "{" + next(names) + "}" for token in tokens
+        quote(token, safe=_PATH_SAFE)
+        if isinstance(token, str)
+        else "{" + next(names) + "}"
+        for token in tokens
     ]
     return "/" + "/".join(parts)
 
