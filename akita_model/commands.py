@@ -46,7 +46,24 @@ def _parser(prog: str) -> argparse.ArgumentParser:
     build.add_argument(
         "--service", metavar="NAME", help="the API's name (default: from the trace)"
     )
+    build.add_argument(
+        "--jobs",
+        type=_positive,
+        metavar="N",
+        help="processes for large JSONL traces (default: the CPUs, at most 4); "
+        "the model is the same whatever the number",
+    )
     return parser
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not 1 or more")
+    return value
 
 
 def _input_bytes(paths: list[str]) -> int:
@@ -112,6 +129,7 @@ def _build(args: argparse.Namespace, prog: str) -> int:
                 model_path=args.output,
                 html_path=args.html,
                 progress=progress,
+                jobs=args.jobs,
             )
     except ModelError as exc:
         print(f"{prog}: error: {exc}", file=sys.stderr)
