@@ -38,7 +38,7 @@ class Summary:
         self.heuristic: dict[OperationKey, OperationState] = {}
         self.schemes: dict[str, SchemeState] = {}
         self._route_cache: dict[str, Tokens | None] = {}
-        self._canonical_headers: dict[str, str] = {}
+        self._header_keys: dict[str, str] = {}
         self._header_kinds: dict[str, str] = {}
 
     def _route(self, route: str) -> Tokens | None:
@@ -87,7 +87,7 @@ class Summary:
         state = operations.get(key)
         if state is None:
             state = operations[key] = OperationState()
-        state.add(witness, auth, path_values, self._canonical_headers)
+        state.add(witness, auth, path_values, self._header_keys)
 
     def _trim_services(self) -> None:
         for name in sorted(self.services)[MAX_SERVICES:]:
