@@ -9,6 +9,7 @@ from unittest.mock import patch
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from openapi_spec_validator import validate
 
 from akita_model import paths as paths_module
 from akita_model.builder import build_summary, merge_summaries
@@ -132,7 +133,9 @@ def test_merging_the_parts_gives_the_whole(
     # A low threshold makes positions collapse in most examples.
     with patch.object(paths_module, "COLLAPSE_AT", collapse_at):
         merged = merge_summaries(build_summary(first), build_summary(second))
-        assert dump_openapi(to_openapi(merged)) == _text(witnesses)
+        document = to_openapi(merged)
+        assert dump_openapi(document) == _text(witnesses)
+    validate(document)
 
 
 @settings(
