@@ -150,7 +150,7 @@ class TraceReader:
                     break
                 remaining -= len(line)
             line_number += 1
-            if not line.strip():
+            if line.isspace():
                 continue
             try:
                 entry = orjson.loads(line)
