@@ -57,7 +57,7 @@ _REPEAT = re.compile(r"\{\d+(,\d*)?\}")
 # Characters a path segment keeps as they are; others, braces among them,
 # are percent-encoded so that a literal never reads as a parameter.
 _PATH_SAFE = "-._~!$&'()*+,;=:@"
-_REGEX_LEFTOVER = re.compile(r"[()\[\]*+?|\\]")
+_REGEX_LEFTOVER = re.compile(r"[()\[\]*+?|\\<>]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +108,12 @@ def looks_like_id(segment: str) -> bool:
     return _BASE62.fullmatch(segment) is not None and not is_protected(segment)
 
 
+def _converter_param(match: re.Match[str]) -> RouteParam:
+    converter = match["converter"] or "str"
+    schema = _CONVERTERS.get(converter, {"type": "string"})
+    return RouteParam(match["name"], schema["type"], schema.get("format"))
+
+
 def _regex_group_schema(pattern: str) -> RouteParam:
     if pattern in _INTEGER_PATTERNS or re.fullmatch(
         r"(\\d|\[0-9\])\{\d+(,\d*)?\}", pattern
@@ -154,6 +160,11 @@ def _regex_route_tokens(route: str) -> Tokens | None:
                 RouteParam(match["name"], kind.schema_type, kind.schema_format)
             )
             continue
+        converted = _ROUTE_PARAM.fullmatch(segment)
+        if converted:
+            # A path() route included under a re_path() one: both syntaxes.
+            tokens.append(_converter_param(converted))
+            continue
         literal = segment.replace("\\.", ".").replace("\\-", "-")
         if _REGEX_LEFTOVER.search(literal) or _REPEAT.search(literal):
             return None
@@ -178,11 +189,7 @@ def route_tokens(route: str) -> Tokens | None:
             continue
         match = _ROUTE_PARAM.fullmatch(segment)
         if match:
-            converter = match["converter"] or "str"
-            schema = _CONVERTERS.get(converter, {"type": "string"})
-            tokens.append(
-                RouteParam(match["name"], schema["type"], schema.get("format"))
-            )
+            tokens.append(_converter_param(match))
             continue
         if "<" in segment or ">" in segment:
             return None

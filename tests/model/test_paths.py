@@ -47,6 +47,11 @@ from akita_model.paths import (
             "/keys/{key}",
             [RouteParam("key", "string", "uuid")],
         ),
+        (
+            "^api/articles/<int:pk>/comments/",
+            "/api/articles/{pk}/comments",
+            [RouteParam("pk", "integer")],
+        ),
         ("", "/", []),
         ("api/", "/api", []),
     ],
