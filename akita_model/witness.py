@@ -255,6 +255,11 @@ def _parse_akita(entry: dict[str, Any]) -> dict[str, Any]:
     return akita
 
 
+def _route(value: Any) -> str | None:
+    # Django's route of the root URL is the empty string: still a route.
+    return value if isinstance(value, str) else None
+
+
 def _optional_str(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
 
@@ -346,7 +351,7 @@ def parse_entry(entry: Any) -> Witness:
         response_body=response_body,
         started=started,
         elapsed_ms=elapsed_ms,
-        route=_optional_str(akita.get("route")) if akita else None,
+        route=_route(akita.get("route")) if akita else None,
         service=_optional_str(akita.get("service")) if akita else None,
         middleware=_optional_str(akita.get("middleware")) if akita else None,
         trace=_optional_str(akita.get("trace")) if akita else None,

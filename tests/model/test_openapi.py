@@ -464,3 +464,12 @@ def test_header_names_keep_their_smallest_spelling() -> None:
             "schema": {"type": "integer"},
         },
     ]
+
+
+def test_the_root_route_is_a_route() -> None:
+    entries = [make_entry(url="https://h.example/", route=""), make_entry(url="/?x=1")]
+
+    paths = _document(entries)["paths"]
+
+    assert list(paths) == ["/"]
+    assert paths["/"]["get"]["x-akita-witnesses"] == 2
