@@ -10,6 +10,7 @@ import yaml
 from openapi_spec_validator import validate
 
 from akita_model import build as build_module
+from akita_model import parallel as parallel_module
 from akita_model.build import build_files
 from akita_model.errors import OutputError, TraceError
 from akita_model.parallel import split_ranges
@@ -148,3 +149,31 @@ def test_split_ranges_cover_every_line_once(tmp_path: Path) -> None:
             or data[trace_range.start - 1 : trace_range.start] == b"\n"
         )
         assert trace_range.first_line == data[: trace_range.start].count(b"\n") + 1
+
+
+def test_a_parallel_har_build_gives_the_same_bytes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    entries: list[object] = [
+        json.loads(line)
+        for line in (FIXTURES / "shop.jsonl").read_text(encoding="utf-8").splitlines()
+    ] * 2
+    entries[5] = {"request": {}}
+    entries[150] = "not an entry"
+    trace = tmp_path / "capture.har"
+    trace.write_text(json.dumps({"log": {"entries": entries}}), encoding="utf-8")
+    monkeypatch.setattr(build_module, "MIN_PARALLEL_BYTES", 0)
+    monkeypatch.setattr(parallel_module, "HAR_BATCH", 16)
+    single, parallel = tmp_path / "single.yaml", tmp_path / "parallel.yaml"
+
+    one = build_files([trace], model_path=single, jobs=1)
+    three = build_files([trace], model_path=parallel, jobs=3)
+
+    assert parallel.read_bytes() == single.read_bytes()
+    assert three.witnesses == one.witnesses == 198
+    assert three.skipped == one.skipped == {"missing-field": 1, "not-an-entry": 1}
+    assert [(p.line, p.reason) for p in three.problems] == [
+        (6, "missing-field"),
+        (151, "not-an-entry"),
+    ]
+    assert three.problems == one.problems
