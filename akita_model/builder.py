@@ -155,10 +155,6 @@ class Summary:
             return None
         return min(self.services.items(), key=lambda item: (-item[1], item[0]))[0]
 
-    def operation_count(self) -> int:
-        """Return the number of operations, before routed and heuristic meet."""
-        return len(self.routed) + len(self.heuristic)
-
 
 def build_summary(witnesses: Iterable[Witness], service: str | None = None) -> Summary:
     """Summarise witnesses by operation.

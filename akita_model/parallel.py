@@ -40,7 +40,7 @@ from akita_model.witness import parse_entry
 logger = logging.getLogger(__name__)
 
 MIN_PARALLEL_BYTES = 32 * 1024 * 1024
-MAX_JOBS = 4
+MAX_JOBS = 3
 _BLOCK = 1024 * 1024
 
 
@@ -267,12 +267,11 @@ def build_har_parallel(
         summary = merge_summaries(summary, part.summary)
         problems.extend(part.problems)
         witnesses += part.witnesses
-    problems.sort(key=lambda problem: (paths_order(paths, problem.path), problem.line))
+    problems.sort(key=lambda problem: (_path_order(paths, problem.path), problem.line))
     return RangeSummary(summary, witnesses, tuple(problems[:MAX_PROBLEMS]))
 
 
-def paths_order(paths: Sequence[str | os.PathLike[str]], path: str) -> int:
-    """Return the position of a trace among the paths, to sort problems."""
+def _path_order(paths: Sequence[str | os.PathLike[str]], path: str) -> int:
     names = [str(item) for item in paths]
     return names.index(path) if path in names else len(names)
 

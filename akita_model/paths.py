@@ -355,15 +355,6 @@ class PathTrie:
             self._literals.pop(prefix, None)
         self.normalise()
 
-    def copy(self) -> PathTrie:
-        """Return an independent copy."""
-        trie = PathTrie()
-        trie._literals = {
-            prefix: set(values) for prefix, values in self._literals.items()
-        }
-        trie._collapsed = set(self._collapsed)
-        return trie
-
     def state(
         self,
     ) -> tuple[dict[tuple[str | None, ...], frozenset[str]], frozenset[Any]]:
