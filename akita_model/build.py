@@ -157,7 +157,15 @@ def build_files(
     if html_path is not None:
         # Imported by name, only when a report is asked for: the report's
         # templates are not needed to build a model.
-        report = importlib.import_module("akita_model.report")
+        try:
+            report = importlib.import_module("akita_model.report")
+        except ModuleNotFoundError as exc:
+            if exc.name != "akita_model.report":
+                raise
+            raise OutputError(
+                f"The report cannot be written to {str(html_path)!r}: this "
+                "installation has no akita_model.report; build without --html."
+            ) from None
         render_report: Callable[[dict[str, Any]], str] = report.render_report
         _write(html_path, render_report(document), "report")
 
