@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from akita_model.schema import MAX_PROPERTIES, BodySchema, shape
+from akita_model.schema import MAX_DEPTH, MAX_PROPERTIES, BodySchema, shape
 
 
 def _schema(*values: Any) -> dict[str, Any]:
@@ -146,3 +146,23 @@ def test_shape_ignores_values_but_not_kinds_keys_or_formats() -> None:
 
 def test_an_empty_builder_has_an_empty_schema() -> None:
     assert BodySchema().to_schema() == {}
+
+
+def test_deep_bodies_are_clipped_at_max_depth() -> None:
+    deep: Any = 1
+    for _ in range(900):
+        deep = {"a": deep}
+
+    schema = _schema(deep, [[[]]])
+
+    depth = 0
+    node = schema["oneOf"][1]
+    while "properties" in node:
+        node = node["properties"]["a"]
+        depth += 1
+    assert depth == MAX_DEPTH
+    assert node == {"type": "object"}
+    assert schema["oneOf"][0] == {
+        "type": "array",
+        "items": {"type": "array", "items": {"type": "array"}},
+    }
