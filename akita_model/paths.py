@@ -28,6 +28,7 @@ from typing import Any
 from urllib.parse import quote, unquote
 
 COLLAPSE_AT = 20
+MAX_ROOTS = 1000
 MAX_SEGMENTS = 32
 
 _INTEGER = re.compile(r"\d+")
@@ -263,21 +264,53 @@ class PathTrie:
     its literals are forgotten and its segments become a parameter.
     """
 
-    __slots__ = ("_literals", "_collapsed")
+    __slots__ = ("_literals", "_collapsed", "_roots")
 
     def __init__(self) -> None:
         self._literals: dict[tuple[str | None, ...], set[str]] = {}
         self._collapsed: set[tuple[str | None, ...]] = set()
+        self._roots: set[str] = set()
 
-    def template(self, segments: list[str]) -> tuple[tuple[str | None, ...], bool]:
+    def is_tracked(self, tokens: tuple[Token, ...]) -> bool:
+        """Tell whether a template's first segment is among those modelled."""
+        return not tokens or tokens[0] in self._roots
+
+    def _admit(self, root: str) -> tuple[bool, bool]:
+        # The first segments modelled are the MAX_ROOTS smallest seen, which
+        # merges exactly: a root pushed out stays out, since the smaller
+        # roots that pushed it out never go. Returns (admitted, evicted).
+        if root in self._roots:
+            return True, False
+        self._roots.add(root)
+        if len(self._roots) <= MAX_ROOTS:
+            return True, False
+        largest = max(self._roots)
+        self._drop_roots({largest})
+        return largest != root, largest != root
+
+    def _drop_roots(self, roots: set[str]) -> None:
+        self._roots -= roots
+        for prefix in [p for p in self._literals if p[0] in roots]:
+            del self._literals[prefix]
+        self._collapsed = {p for p in self._collapsed if p[0] not in roots}
+
+    def template(
+        self, segments: list[str]
+    ) -> tuple[tuple[str | None, ...] | None, bool]:
         """Learn a path's segments and return its tokens.
 
-        The second value is true when learning the path collapsed a position:
-        the trie is normalised then, and templates made before are to be
-        canonicalised again.
+        The tokens are None when the path's first segment is not modelled
+        (past ``MAX_ROOTS`` first segments). The second value is true when
+        learning the path collapsed a position or pushed a first segment out:
+        templates made before are then to be canonicalised again, and those
+        whose first segment is no longer modelled dropped.
         """
         tokens: list[str | None] = []
         has_collapsed = False
+        if segments:
+            is_admitted, has_collapsed = self._admit(segments[0])
+            if not is_admitted:
+                return None, False
         for index, segment in enumerate(segments):
             if index == 0 or is_protected(segment):
                 tokens.append(segment)
@@ -353,15 +386,22 @@ class PathTrie:
         self._collapsed.update(other._collapsed)
         for prefix in self._collapsed:
             self._literals.pop(prefix, None)
+        roots = self._roots | other._roots
+        self._roots = roots
+        if len(roots) > MAX_ROOTS:
+            self._drop_roots(set(sorted(roots)[MAX_ROOTS:]))
         self.normalise()
 
     def state(
         self,
-    ) -> tuple[dict[tuple[str | None, ...], frozenset[str]], frozenset[Any]]:
+    ) -> tuple[
+        dict[tuple[str | None, ...], frozenset[str]], frozenset[Any], frozenset[str]
+    ]:
         """Return the trie's state, to compare two tries."""
         return (
             {prefix: frozenset(values) for prefix, values in self._literals.items()},
             frozenset(self._collapsed),
+            frozenset(self._roots),
         )
 
 
