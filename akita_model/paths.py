@@ -264,12 +264,13 @@ class PathTrie:
     its literals are forgotten and its segments become a parameter.
     """
 
-    __slots__ = ("_literals", "_collapsed", "_roots")
+    __slots__ = ("_literals", "_collapsed", "_roots", "_largest_root")
 
     def __init__(self) -> None:
         self._literals: dict[tuple[str | None, ...], set[str]] = {}
         self._collapsed: set[tuple[str | None, ...]] = set()
         self._roots: set[str] = set()
+        self._largest_root: str | None = None
 
     def is_tracked(self, tokens: tuple[Token, ...]) -> bool:
         """Tell whether a template's first segment is among those modelled."""
@@ -279,17 +280,25 @@ class PathTrie:
         # The first segments modelled are the MAX_ROOTS smallest seen, which
         # merges exactly: a root pushed out stays out, since the smaller
         # roots that pushed it out never go. Returns (admitted, evicted).
-        if root in self._roots:
+        roots = self._roots
+        if root in roots:
             return True, False
-        self._roots.add(root)
-        if len(self._roots) <= MAX_ROOTS:
+        if len(roots) < MAX_ROOTS:
+            roots.add(root)
+            self._largest_root = None
             return True, False
-        largest = max(self._roots)
+        if self._largest_root is None:
+            self._largest_root = max(roots)
+        largest = self._largest_root
+        if root > largest:
+            return False, False
+        roots.add(root)
         self._drop_roots({largest})
-        return largest != root, largest != root
+        return True, True
 
     def _drop_roots(self, roots: set[str]) -> None:
         self._roots -= roots
+        self._largest_root = None
         for prefix in [p for p in self._literals if p[0] in roots]:
             del self._literals[prefix]
         self._collapsed = {p for p in self._collapsed if p[0] not in roots}
@@ -388,6 +397,7 @@ class PathTrie:
             self._literals.pop(prefix, None)
         roots = self._roots | other._roots
         self._roots = roots
+        self._largest_root = None
         if len(roots) > MAX_ROOTS:
             self._drop_roots(set(sorted(roots)[MAX_ROOTS:]))
         self.normalise()
