@@ -176,7 +176,7 @@ def _parse_body(
         media_type = _media_type(_header(headers, "content-type") or "")
     text = content.get("text")
     params = content.get("params")
-    if text is None and not params:
+    if not text and not params:
         return None
     if text is not None and not isinstance(text, str):
         raise EntryError("bad-field", f"The {where} text is not a string.")

@@ -473,3 +473,11 @@ def test_the_root_route_is_a_route() -> None:
 
     assert list(paths) == ["/"]
     assert paths["/"]["get"]["x-akita-witnesses"] == 2
+
+
+def test_an_empty_body_is_no_body() -> None:
+    entries = [make_entry("DELETE", "/api/things/1", 204, response="")]
+
+    operation = _document(entries)["paths"]["/api/things/{thing_id}"]["delete"]
+
+    assert operation["responses"] == {"204": {"description": "No Content"}}
