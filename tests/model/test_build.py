@@ -56,6 +56,7 @@ def test_writes_json_when_the_name_ends_in_json(tmp_path: Path) -> None:
     result = build_files([FIXTURES / "browser.har"], model_path=model)
 
     written = json.loads(model.read_text(encoding="utf-8"))
+    validate(result.openapi)
     assert written["paths"].keys() == result.openapi["paths"].keys()
     assert list(written["paths"]) == ["/api/v2/users/{user_id}"]
     assert result.endpoints == 2
@@ -68,6 +69,7 @@ def test_the_same_trace_gives_the_same_bytes(tmp_path: Path) -> None:
     build_files([FIXTURES / "shop.jsonl"], model_path=second)
 
     assert first.read_bytes() == second.read_bytes()
+    validate(yaml.safe_load(first.read_text(encoding="utf-8")))
 
 
 def test_an_empty_trace_gives_an_empty_model_and_a_warning(tmp_path: Path) -> None:
@@ -120,6 +122,7 @@ def test_a_parallel_build_gives_the_same_bytes(
     two = build_files([trace], model_path=parallel, jobs=3)
 
     assert parallel.read_bytes() == single.read_bytes()
+    validate(two.openapi)
     assert two.witnesses == one.witnesses == 294
     assert two.skipped == one.skipped == {"not-an-entry": 3, "not-json": 3}
     assert [(p.line, p.reason) for p in two.problems] == [
@@ -170,6 +173,7 @@ def test_a_parallel_har_build_gives_the_same_bytes(
     three = build_files([trace], model_path=parallel, jobs=3)
 
     assert parallel.read_bytes() == single.read_bytes()
+    validate(three.openapi)
     assert three.witnesses == one.witnesses == 198
     assert three.skipped == one.skipped == {"missing-field": 1, "not-an-entry": 1}
     assert [(p.line, p.reason) for p in three.problems] == [

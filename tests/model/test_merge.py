@@ -166,6 +166,7 @@ def test_the_model_does_not_depend_on_order(
         patch.object(paths_module, "MAX_ROOTS", 3),
     ):
         assert _text(shuffled) == _text(witnesses)
+        validate(to_openapi(build_summary(shuffled)))
 
 
 def test_merging_leaves_both_parts_unchanged() -> None:
@@ -176,6 +177,7 @@ def test_merging_leaves_both_parts_unchanged() -> None:
     merged = merge_summaries(first, second)
 
     assert (dump_openapi(to_openapi(first)), dump_openapi(to_openapi(second))) == before
+    validate(to_openapi(merged))
     assert to_openapi(merged)["paths"]["/api/a"]["get"]["x-akita-witnesses"] == 2
 
 
@@ -198,4 +200,5 @@ def test_merging_three_ways_is_associative() -> None:
         == dump_openapi(to_openapi(right))
         == _text(witnesses)
     )
+    validate(to_openapi(left))
     assert list(to_openapi(left)["paths"]) == ["/blog/{blog_id}/comments"]
