@@ -126,7 +126,7 @@ def build_files(
     if is_large and can_split(paths):
         built = build_parallel(paths, service, jobs)
     elif is_large and all(is_har(path) for path in paths):
-        built = build_har_parallel(paths, service, jobs)
+        built = build_har_parallel(paths, service, jobs, progress)
     if built is not None:
         summary, witnesses, problems = built.summary, built.witnesses, built.problems
         skipped = dict(summary.skipped)

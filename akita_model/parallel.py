@@ -18,7 +18,7 @@ import multiprocessing.queues
 import os
 import queue
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -219,9 +219,15 @@ def _summarise_batches(
 
 
 def build_har_parallel(
-    paths: Sequence[str | os.PathLike[str]], service: str | None, jobs: int
+    paths: Sequence[str | os.PathLike[str]],
+    service: str | None,
+    jobs: int,
+    progress: Callable[[int], None] | None = None,
 ) -> RangeSummary:
-    """Summarise HAR documents with ``jobs - 1`` worker processes and this one."""
+    """Summarise HAR documents with ``jobs - 1`` worker processes and this one.
+
+    ``progress`` is called with the number of entries read, batch by batch.
+    """
     context = multiprocessing.get_context("spawn")
     workers_count = max(1, jobs - 1)
     tasks: multiprocessing.queues.Queue[Any] = context.Queue(
@@ -241,12 +247,16 @@ def build_har_parallel(
     summary = Summary(service)
     try:
         batch: list[Any] = []
+        read = 0
         batch_path = ""
         first_number = 1
         for path, number, entry in reader.har_entries():
             if batch and (str(path) != batch_path or len(batch) >= HAR_BATCH):
                 _dispatch(tasks, reader, summary, batch_path, first_number, batch)
+                read += len(batch)
                 batch = []
+                if progress is not None:
+                    progress(read)
             if not batch:
                 batch_path, first_number = str(path), number
             batch.append(entry)
