@@ -315,9 +315,9 @@ class PathTrie:
         whose first segment is no longer modelled dropped.
         """
         tokens: list[str | None] = []
-        has_collapsed = False
+        has_changed = False
         if segments:
-            is_admitted, has_collapsed = self._admit(segments[0])
+            is_admitted, has_changed = self._admit(segments[0])
             if not is_admitted:
                 return None, False
         for index, segment in enumerate(segments):
@@ -338,11 +338,11 @@ class PathTrie:
                 # the rest of the path is learnt.
                 self._collapse(prefix)
                 self.normalise()
-                has_collapsed = True
+                has_changed = True
                 tokens.append(None)
                 continue
             tokens.append(segment)
-        if has_collapsed:
+        if has_changed:
             return self.canonical(tuple(tokens)), True
         return tuple(tokens), False
 
