@@ -247,7 +247,7 @@ def _parse_akita(entry: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(akita, dict):
         raise EntryError("bad-field", "The entry's _akita field is not an object.")
     version = akita.get("v", 1)
-    if version not in KNOWN_AKITA_VERSIONS or isinstance(version, bool):
+    if type(version) is not int or version not in KNOWN_AKITA_VERSIONS:
         raise EntryError(
             "unknown-version",
             f"The entry's _akita.v is {version!r}; this reader knows version 1.",
