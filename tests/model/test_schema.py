@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from akita_model.schema import MAX_DEPTH, MAX_PROPERTIES, BodySchema, shape
 
@@ -166,3 +168,32 @@ def test_deep_bodies_are_clipped_at_max_depth() -> None:
         "type": "array",
         "items": {"type": "array", "items": {"type": "array"}},
     }
+
+
+any_json = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=12),
+    lambda children: (
+        st.lists(children, max_size=4)
+        | st.dictionaries(st.text(max_size=5), children, max_size=4)
+    ),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(any_json, max_size=8), st.data())
+def test_any_json_merges_like_the_whole(values: list[Any], data: st.DataObject) -> None:
+    split = data.draw(st.integers(0, len(values)))
+    first, second = BodySchema(), BodySchema()
+    for value in values[:split]:
+        first.add(value)
+    for value in values[split:]:
+        second.add(value)
+
+    first.merge(second)
+
+    assert first.to_schema() == _schema(*values) == _schema(*reversed(values))
