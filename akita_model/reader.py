@@ -18,9 +18,10 @@ import os
 import zlib
 from collections import Counter
 from collections.abc import Iterable, Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, cast
 
 import ijson
 import orjson
@@ -68,33 +69,23 @@ class TraceReader:
         self.witnesses = 0
         self.skipped: Counter[str] = Counter()
         self.problems: list[Problem] = []
-        self.bytes_read = 0
+        self._range: tuple[int, int, int] | None = None
 
     def __iter__(self) -> Iterator[Witness]:
         for path in self.paths:
             yield from self._read_file(path)
 
-    @property
-    def total_bytes(self) -> int:
-        """Return the summed size of the trace files, for progress bars."""
-        total = 0
-        for path in self.paths:
-            try:
-                total += path.stat().st_size
-            except OSError:
-                continue
-        return total
-
-    def _skip(self, path: Path, line: int, error: EntryError, is_har: bool) -> None:
+    def skip(self, path: Path, line: int, error: EntryError, is_har: bool) -> None:
+        """Count a skipped entry and keep it if it is among the first."""
         self.skipped[error.reason] += 1
         if len(self.problems) < MAX_PROBLEMS:
             self.problems.append(
                 Problem(str(path), line, error.reason, str(error), is_har)
             )
 
-    def _open(self, path: Path) -> IO[bytes]:
+    def _open(self, path: Path, stack: ExitStack) -> IO[bytes]:
         try:
-            raw = path.open("rb")
+            raw = stack.enter_context(path.open("rb"))
         except FileNotFoundError:
             raise TraceError(
                 f"The trace {str(path)!r} does not exist; check the path."
@@ -108,22 +99,20 @@ class TraceReader:
                 f"The trace {str(path)!r} cannot be read: {exc.strerror}."
             ) from None
 
-        magic = raw.peek(2)[:2] if hasattr(raw, "peek") else b""
-        if magic == _GZIP_MAGIC:
-            return gzip.GzipFile(fileobj=raw, mode="rb")  # type: ignore[return-value]
+        if raw.peek(2)[:2] == _GZIP_MAGIC:
+            return cast(
+                IO[bytes], stack.enter_context(gzip.GzipFile(fileobj=raw, mode="rb"))
+            )
         return raw
 
-    def _read_file(self, path: Path) -> Iterator[Witness]:
-        name = path.name.lower()
-        is_har = name.endswith(".har") or name.endswith(".har.gz")
-        with self._open(path) as stream:
+    @contextmanager
+    def _reading(self, path: Path, is_har: bool) -> Iterator[IO[bytes]]:
+        with ExitStack() as stack:
+            stream = self._open(path, stack)
             try:
-                if is_har:
-                    yield from self._read_har(path, stream)
-                else:
-                    yield from self._read_jsonl(path, stream)
+                yield stream
             except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
-                self._skip(
+                self.skip(
                     path,
                     0,
                     EntryError(
@@ -138,11 +127,47 @@ class TraceReader:
                 ) from None
         logger.debug("read %s", path)
 
-    def _read_jsonl(self, path: Path, stream: IO[bytes]) -> Iterator[Witness]:
-        line_number = 0
+    def _read_file(self, path: Path) -> Iterator[Witness]:
+        name = path.name.lower()
+        is_har = name.endswith(".har") or name.endswith(".har.gz")
+        with self._reading(path, is_har) as stream:
+            if is_har:
+                yield from self._read_har(path, stream)
+            elif self._range is not None:
+                start, end, first_line = self._range
+                stream.seek(start)
+                yield from self._read_jsonl(path, stream, first_line, end - start)
+            else:
+                yield from self._read_jsonl(path, stream)
+
+    def har_entries(self) -> Iterator[tuple[Path, int, Any]]:
+        """Yield (path, entry number, entry) of HAR documents, not yet parsed.
+
+        Documents cut off or not JSON are counted as iterating counts them;
+        the caller parses the entries and calls ``skip`` for bad ones.
+        """
+        for path in self.paths:
+            with self._reading(path, True) as stream:
+                for number, entry in self._har_entries(path, stream):
+                    yield path, number, entry
+
+    def _read_jsonl(
+        self,
+        path: Path,
+        stream: IO[bytes],
+        first_line: int = 1,
+        size: int | None = None,
+    ) -> Iterator[Witness]:
+        line_number = first_line - 1
+        remaining = size
         for line in stream:
+            if remaining is not None:
+                # A range ends with the last line that starts inside it.
+                if remaining <= 0:
+                    break
+                remaining -= len(line)
             line_number += 1
-            if not line.strip():
+            if line.isspace():
                 continue
             try:
                 entry = orjson.loads(line)
@@ -153,31 +178,25 @@ class TraceReader:
                     if reason == "not-json"
                     else "The last line is cut off before its end."
                 )
-                self._skip(path, line_number, EntryError(reason, message), False)
+                self.skip(path, line_number, EntryError(reason, message), False)
                 continue
             try:
                 witness = parse_entry(entry)
             except EntryError as error:
-                self._skip(path, line_number, error, False)
+                self.skip(path, line_number, error, False)
                 continue
             self.witnesses += 1
             yield witness
 
-    def _read_har(self, path: Path, stream: IO[bytes]) -> Iterator[Witness]:
+    def _har_entries(self, path: Path, stream: IO[bytes]) -> Iterator[tuple[int, Any]]:
         entry_number = 0
         entries: Iterator[Any] = ijson.items(stream, "log.entries.item", use_float=True)
         try:
             for entry in entries:
                 entry_number += 1
-                try:
-                    witness = parse_entry(entry)
-                except EntryError as error:
-                    self._skip(path, entry_number, error, True)
-                    continue
-                self.witnesses += 1
-                yield witness
+                yield entry_number, entry
         except ijson.IncompleteJSONError:
-            self._skip(
+            self.skip(
                 path,
                 entry_number + 1,
                 EntryError(
@@ -186,12 +205,35 @@ class TraceReader:
                 True,
             )
         except ijson.JSONError:
-            self._skip(
+            self.skip(
                 path,
                 entry_number + 1,
                 EntryError("not-json", "The HAR document is not valid JSON here."),
                 True,
             )
+
+    def _read_har(self, path: Path, stream: IO[bytes]) -> Iterator[Witness]:
+        for entry_number, entry in self._har_entries(path, stream):
+            try:
+                witness = parse_entry(entry)
+            except EntryError as error:
+                self.skip(path, entry_number, error, True)
+                continue
+            self.witnesses += 1
+            yield witness
+
+
+def read_trace_range(
+    path: str | os.PathLike[str], start: int, end: int, first_line: int
+) -> TraceReader:
+    """Return a reader of the JSONL lines that start in ``[start, end)``.
+
+    ``start`` is the offset of a line's first byte and ``first_line`` that
+    line's number, so that problems name the right lines.
+    """
+    reader = TraceReader([path])
+    reader._range = (start, end, first_line)
+    return reader
 
 
 def read_trace(paths: Iterable[str | os.PathLike[str]]) -> TraceReader:

@@ -1,0 +1,331 @@
+"""Build a summary of large traces in several processes.
+
+Summaries merge exactly, whatever the split, so a large plain JSONL trace is
+cut into ranges of whole lines, each range is summarised in its own process,
+and the summaries are merged: the model is the same as one process would
+build, byte for byte. A HAR document cannot be cut without parsing it, so
+this process streams its entries and hands batches of them to worker
+processes, summarising a batch itself whenever the workers are busy.
+Gzipped JSONL traces are read in one process.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import multiprocessing.process
+import multiprocessing.queues
+import os
+import queue
+from collections import Counter
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from akita_model.builder import Summary, build_summary, merge_summaries
+from akita_model.errors import EntryError, ModelError
+from akita_model.reader import (
+    MAX_PROBLEMS,
+    Problem,
+    TraceReader,
+    read_trace,
+    read_trace_range,
+)
+from akita_model.witness import parse_entry
+
+logger = logging.getLogger(__name__)
+
+MIN_PARALLEL_BYTES = 32 * 1024 * 1024
+MAX_JOBS = 3
+_BLOCK = 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class TraceRange:
+    """Whole lines of one JSONL file: bytes ``[start, end)``."""
+
+    path: str
+    start: int
+    end: int
+    first_line: int
+
+
+@dataclass(frozen=True, slots=True)
+class RangeSummary:
+    """What one process learnt from one range."""
+
+    summary: Summary
+    witnesses: int
+    problems: tuple[Problem, ...]
+
+
+def default_jobs() -> int:
+    """Return how many processes to use: the CPUs this process may run on."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:
+        cpus = os.cpu_count() or 1
+    return max(1, min(cpus, MAX_JOBS))
+
+
+def is_har(path: str | os.PathLike[str]) -> bool:
+    """Tell whether a trace is a HAR document (``.har``, ``.har.gz``)."""
+    return str(path).lower().endswith((".har", ".har.gz"))
+
+
+def can_split(paths: Sequence[str | os.PathLike[str]]) -> bool:
+    """Tell whether every trace is a plain JSONL file, which can be cut."""
+    for path in paths:
+        name = str(path).lower()
+        if name.endswith((".har", ".gz")):
+            return False
+        try:
+            with open(path, "rb") as stream:
+                if stream.read(2) == b"\x1f\x8b":
+                    return False
+        except OSError:
+            return False
+    return True
+
+
+def split_ranges(
+    paths: Sequence[str | os.PathLike[str]], parts: int
+) -> list[TraceRange]:
+    """Cut JSONL files into about ``parts`` ranges of whole lines, in order."""
+    sizes = [(str(path), Path(path).stat().st_size) for path in paths]
+    total = sum(size for _, size in sizes)
+    target = max(1, total // parts)
+    ranges: list[TraceRange] = []
+    for path, size in sizes:
+        if size == 0:
+            continue
+        cuts = [0]
+        with open(path, "rb") as stream:
+            offset = target
+            while offset < size:
+                stream.seek(offset)
+                stream.readline()
+                cut = stream.tell()
+                if cut >= size:
+                    break
+                if cut > cuts[-1]:
+                    cuts.append(cut)
+                offset = cut + target
+        cuts.append(size)
+        lines_before = 0
+        previous = 0
+        for start, end in zip(cuts, cuts[1:], strict=False):
+            lines_before += _count_lines(path, previous, start)
+            previous = start
+            ranges.append(TraceRange(path, start, end, lines_before + 1))
+    return ranges
+
+
+def _count_lines(path: str, start: int, end: int) -> int:
+    count = 0
+    with open(path, "rb") as stream:
+        stream.seek(start)
+        position = start
+        while position < end:
+            block = stream.read(min(_BLOCK, end - position))
+            if not block:
+                break
+            count += block.count(b"\n")
+            position += len(block)
+    return count
+
+
+def summarise_range(trace_range: TraceRange, service: str | None) -> RangeSummary:
+    """Summarise the witnesses of one range (run in a worker process)."""
+    reader = read_trace_range(
+        trace_range.path, trace_range.start, trace_range.end, trace_range.first_line
+    )
+    summary = build_summary(iter(reader), service=service)
+    summary.skipped.update(reader.skipped)
+    return RangeSummary(summary, reader.witnesses, tuple(reader.problems))
+
+
+def build_parallel(
+    paths: Sequence[str | os.PathLike[str]], service: str | None, jobs: int
+) -> RangeSummary:
+    """Summarise JSONL traces in ``jobs`` processes and merge the summaries.
+
+    This process summarises the first range itself, so that ``jobs``
+    processes run in all.
+    """
+    ranges = split_ranges(paths, jobs)
+    if not ranges:
+        return RangeSummary(Summary(service), 0, ())
+    logger.debug("summarising %d ranges in %d processes", len(ranges), jobs)
+
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=max(1, jobs - 1), mp_context=context) as pool:
+        futures: list[Future[RangeSummary]] = [
+            pool.submit(summarise_range, trace_range, service)
+            for trace_range in ranges[1:]
+        ]
+        parts = [summarise_range(ranges[0], service)]
+        parts.extend(future.result() for future in futures)
+
+    summary = parts[0].summary
+    problems: list[Problem] = list(parts[0].problems)
+    for part in parts[1:]:
+        summary = merge_summaries(summary, part.summary)
+        problems.extend(part.problems)
+    witnesses = sum(part.witnesses for part in parts)
+    return RangeSummary(summary, witnesses, tuple(problems[:MAX_PROBLEMS]))
+
+
+HAR_BATCH = 256
+_QUEUED_BATCHES_PER_WORKER = 2
+_WORKER_POLL_SECONDS = 1.0
+
+
+def _summarise_batches(
+    tasks: multiprocessing.queues.Queue[Any],
+    results: multiprocessing.queues.Queue[Any],
+    service: str | None,
+) -> None:
+    """Summarise batches of serialised HAR entries until told to stop."""
+    summary = Summary(service)
+    skipped: Counter[str] = Counter()
+    problems: list[Problem] = []
+    witnesses = 0
+    while True:
+        task = tasks.get()
+        if task is None:
+            break
+        path, first_number, lines = task
+        for offset, line in enumerate(lines):
+            try:
+                witness = parse_entry(orjson.loads(line))
+            except EntryError as error:
+                skipped[error.reason] += 1
+                if len(problems) < MAX_PROBLEMS:
+                    problems.append(
+                        Problem(
+                            path, first_number + offset, error.reason, str(error), True
+                        )
+                    )
+                continue
+            witnesses += 1
+            summary.add(witness)
+    summary.skipped.update(skipped)
+    results.put(RangeSummary(summary, witnesses, tuple(problems)))
+
+
+def build_har_parallel(
+    paths: Sequence[str | os.PathLike[str]],
+    service: str | None,
+    jobs: int,
+    progress: Callable[[int], None] | None = None,
+) -> RangeSummary:
+    """Summarise HAR documents with ``jobs - 1`` worker processes and this one.
+
+    ``progress`` is called with the number of entries read, batch by batch.
+    """
+    context = multiprocessing.get_context("spawn")
+    workers_count = max(1, jobs - 1)
+    tasks: multiprocessing.queues.Queue[Any] = context.Queue(
+        maxsize=workers_count * _QUEUED_BATCHES_PER_WORKER
+    )
+    results: multiprocessing.queues.Queue[Any] = context.Queue()
+    workers = [
+        context.Process(
+            target=_summarise_batches, args=(tasks, results, service), daemon=True
+        )
+        for _ in range(workers_count)
+    ]
+    for worker in workers:
+        worker.start()
+
+    reader = read_trace(paths)
+    summary = Summary(service)
+    try:
+        batch: list[Any] = []
+        read = 0
+        batch_path = ""
+        first_number = 1
+        for path, number, entry in reader.har_entries():
+            if batch and (str(path) != batch_path or len(batch) >= HAR_BATCH):
+                _dispatch(tasks, reader, summary, batch_path, first_number, batch)
+                read += len(batch)
+                batch = []
+                if progress is not None:
+                    progress(read)
+            if not batch:
+                batch_path, first_number = str(path), number
+            batch.append(entry)
+        if batch:
+            _dispatch(tasks, reader, summary, batch_path, first_number, batch)
+    finally:
+        for _ in workers:
+            tasks.put(None)
+
+    parts = [_collect(results, workers) for _ in workers]
+    for worker in workers:
+        worker.join()
+
+    problems = list(reader.problems)
+    witnesses = reader.witnesses
+    summary.skipped.update(reader.skipped)
+    for part in parts:
+        summary = merge_summaries(summary, part.summary)
+        problems.extend(part.problems)
+        witnesses += part.witnesses
+    problems.sort(key=lambda problem: (_path_order(paths, problem.path), problem.line))
+    return RangeSummary(summary, witnesses, tuple(problems[:MAX_PROBLEMS]))
+
+
+def _path_order(paths: Sequence[str | os.PathLike[str]], path: str) -> int:
+    names = [str(item) for item in paths]
+    return names.index(path) if path in names else len(names)
+
+
+def _dispatch(
+    tasks: multiprocessing.queues.Queue[Any],
+    reader: TraceReader,
+    summary: Summary,
+    path: str,
+    first_number: int,
+    batch: list[Any],
+) -> None:
+    # Hand the batch to a worker if one can take it, else summarise it here:
+    # this process then works instead of waiting.
+    if not tasks.full():
+        try:
+            tasks.put_nowait(
+                (path, first_number, [orjson.dumps(entry) for entry in batch])
+            )
+            return
+        except queue.Full:
+            pass
+    trace_path = Path(path)
+    for offset, entry in enumerate(batch):
+        try:
+            witness = parse_entry(entry)
+        except EntryError as error:
+            reader.skip(trace_path, first_number + offset, error, True)
+            continue
+        reader.witnesses += 1
+        summary.add(witness)
+
+
+def _collect(
+    results: multiprocessing.queues.Queue[Any],
+    workers: Sequence[multiprocessing.process.BaseProcess],
+) -> RangeSummary:
+    while True:
+        try:
+            part: RangeSummary = results.get(timeout=_WORKER_POLL_SECONDS)
+            return part
+        except queue.Empty:
+            if any(worker.exitcode not in (None, 0) for worker in workers):
+                raise ModelError(
+                    "A worker process of the build stopped unexpectedly; "
+                    "build again with --jobs 1 to read the trace in one process."
+                ) from None
