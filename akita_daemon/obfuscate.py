@@ -32,6 +32,7 @@ field of the format is safe by default. The result carries
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -65,6 +66,8 @@ _KEPT_HEADERS = frozenset(
 _AUTHORIZATION_HEADERS = frozenset(("authorization", "proxy-authorization"))
 
 _JSON_FIRST_CHARS = frozenset("{[")
+
+_LONG_DIGITS = re.compile(r"[0-9]{19}")
 
 
 def is_jwt(value: str) -> bool:
@@ -109,12 +112,14 @@ def obfuscate_value(value: Any) -> Any:
 
 
 def _parse_json(text: str) -> tuple[bool, Any]:
-    try:
-        return True, orjson.loads(text)
-    except orjson.JSONDecodeError:
-        pass
+    # orjson reads integers wider than 64 bits as floats, which would turn an
+    # integer into a number; the standard library keeps them integers.
+    if _LONG_DIGITS.search(text) is None:
+        try:
+            return True, orjson.loads(text)
+        except orjson.JSONDecodeError:
+            pass
 
-    # orjson refuses integers wider than 64 bits, which JSON allows.
     try:
         return True, json.loads(text)
     except (ValueError, RecursionError):

@@ -34,7 +34,11 @@ _CONVERTERS: dict[str, tuple[str, str]] = {
     "path": (".+", "path"),
 }
 
-_CONVERTER_TOKEN = re.compile(r"<(?:(?P<converter>[^>:]+):)?(?P<name>[^>]+)>")
+# <int:pk> or <pk>, but not the (?P<pk>...) of a regular expression route.
+_CONVERTER_TOKEN = re.compile(r"(?<!\?P)<(?:(?P<converter>\w+):)?(?P<name>\w+)>")
+
+# A caret or dollar that anchors, not one that negates a class or is escaped.
+_ANCHORS = re.compile(r"(?<![\[\\])\^|(?<!\\)\$|\\Z")
 
 _SEGMENT_SAFE = "@:!$&'()*+,;=-._~"
 
@@ -73,7 +77,7 @@ def _compile_route(route: str) -> tuple[re.Pattern[str], tuple[str, ...]] | None
     else:
         # A regular expression route; Django joins included ones, so anchors
         # can appear in the middle as well as at the ends.
-        body = route.replace("^", "").replace("$", "").replace("\\Z", "")
+        body = _ANCHORS.sub("", route)
         try:
             compiled = re.compile(body)
         except re.error:
