@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -66,7 +67,9 @@ class Daemon:
         self._writers: dict[str, SpoolWriter] = {}
         self._jobs: dict[str, asyncio.Task[None]] = {}
         self._tick_task: asyncio.Task[None] | None = None
-        self.on_trace_ended: list[Any] = []
+        # Console mode listens here: for services to poll, traces to upload.
+        self.on_new_service: list[Callable[[Service], None]] = []
+        self.on_trace_ended: list[Callable[[Trace], None]] = []
 
     # Start and stop.
 
@@ -108,6 +111,8 @@ class Daemon:
         service = self.services.get(name)
         if service is None:
             service = self.services[name] = Service(name)
+            for callback in self.on_new_service:
+                callback(service)
         return service
 
     def active_traces(self, service: str) -> dict[str, Trace]:
@@ -267,6 +272,10 @@ class Daemon:
         logger.info("Activating trace %s (%s)", trace.name, trace.trace_id)
         self.service(service_name).notify()
         return trace
+
+    async def save(self, trace: Trace) -> None:
+        """Write a trace's metadata durably, off the event loop."""
+        await asyncio.to_thread(self.folders.save, trace)
 
     async def stop_trace(self, trace: Trace) -> Trace:
         """Deactivate a trace; it ends once its clients are done.

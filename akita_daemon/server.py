@@ -7,7 +7,6 @@ connections open for as long as they need without holding a thread each.
 from __future__ import annotations
 
 import contextlib
-import importlib
 import logging
 from collections.abc import AsyncIterator, Callable
 from typing import Any
@@ -25,11 +24,11 @@ def _console_lifespan(daemon: Daemon) -> Callable[[], Any] | None:
     if not daemon.settings.console_mode:
         return None
 
-    console = importlib.import_module("akita_daemon.console")
+    from akita_daemon.console import ConsoleLink
 
     @contextlib.asynccontextmanager
     async def lifespan() -> AsyncIterator[None]:
-        link = console.ConsoleLink(daemon)
+        link = ConsoleLink(daemon)
         await link.start()
         try:
             yield
