@@ -33,6 +33,8 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
+from functools import lru_cache
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -69,6 +71,12 @@ _JSON_FIRST_CHARS = frozenset("{[")
 
 _LONG_DIGITS = re.compile(r"[0-9]{19}")
 
+# A HAR start time: a timestamp and nothing else, so it can be kept.
+_TIMESTAMP = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?"
+    r"([Zz]|[+-][0-9]{2}:?[0-9]{2})?"
+)
+
 
 def is_jwt(value: str) -> bool:
     """Tell whether ``value`` has the shape of a JSON Web Token."""
@@ -85,7 +93,12 @@ def placeholder_string(value: str) -> str:
     """Return the placeholder of a string: same format, no content."""
     if not value:
         return value
+    if len(value) <= _CACHED_LENGTH:
+        return _cached_placeholder(value)
+    return _placeholder(value)
 
+
+def _placeholder(value: str) -> str:
     data_format = detect_format(value)
     if data_format is not None:
         return PLACEHOLDERS[data_format]
@@ -94,21 +107,39 @@ def placeholder_string(value: str) -> str:
     return PLACEHOLDER_STRING
 
 
+# Short values repeat (header values, enums, flags): remember their
+# placeholders (in memory only; nothing of it is written anywhere).
+_CACHED_LENGTH = 64
+_cached_placeholder = lru_cache(maxsize=8192)(_placeholder)
+
+
 def obfuscate_value(value: Any) -> Any:
     """Return a JSON value with every leaf replaced; keys and shape are kept."""
-    if isinstance(value, str):
-        return placeholder_string(value)
-    if isinstance(value, bool) or value is None:
-        return value
-    if isinstance(value, int):
-        return 0
-    if isinstance(value, float):
-        return 0.0
-    if isinstance(value, dict):
-        return {redact_secrets(str(k)): obfuscate_value(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [obfuscate_value(item) for item in value]
+    handler = _VALUE_HANDLERS.get(type(value))
+    if handler is not None:
+        return handler(value)
+    if value is None:
+        return None
     return PLACEHOLDER_STRING
+
+
+def _obfuscate_object(value: dict[Any, Any]) -> dict[str, Any]:
+    return {redact_secrets(str(k)): obfuscate_value(v) for k, v in value.items()}
+
+
+def _obfuscate_array(value: list[Any]) -> list[Any]:
+    return [obfuscate_value(item) for item in value]
+
+
+# By exact type: JSON parsers make no subclasses, and bool is not int here.
+_VALUE_HANDLERS: dict[type, Callable[[Any], Any]] = {
+    str: placeholder_string,
+    bool: lambda value: value,
+    int: lambda value: 0,
+    float: lambda value: 0.0,
+    dict: _obfuscate_object,
+    list: _obfuscate_array,
+}
 
 
 def _parse_json(text: str) -> tuple[bool, Any]:
@@ -223,6 +254,16 @@ def _obfuscate_records(
             result.append(obfuscate_value(record))
             continue
         name = record.get("name")
+        value = record.get("value")
+        if len(record) == 2 and isinstance(name, str) and isinstance(value, str):
+            # The common record, {"name": ..., "value": ...}, the short way.
+            if is_header:
+                value = obfuscate_header_value(name, value)
+            else:
+                value = placeholder_string(value)
+            result.append({"name": redact_secrets(name), "value": value})
+            continue
+
         new: dict[str, Any] = {}
         for key, value in record.items():
             if not isinstance(value, str):
@@ -237,7 +278,29 @@ def _obfuscate_records(
     return result
 
 
+# scheme://authority/path?query#fragment, split the cheap way; what this
+# does not match goes through urllib.
+_SIMPLE_URL = re.compile(
+    r"(?P<origin>[A-Za-z][A-Za-z0-9+.-]*://[^/?#@]*)(?P<path>(?:/[^?#]*)?)"
+    r"(?:\?(?P<query>[^#]*))?(?:#.*)?",
+    re.DOTALL,
+)
+
+
+def _obfuscate_query(query: str) -> str:
+    pairs = parse_qsl(query, keep_blank_values=True)
+    return urlencode([(redact_secrets(k), placeholder_string(v)) for k, v in pairs])
+
+
 def _obfuscate_url(url: str, route: str | None) -> str:
+    simple = _SIMPLE_URL.fullmatch(url)
+    if simple is not None:
+        origin, path, query = simple.group("origin", "path", "query")
+        rebuilt = redact_secrets(origin) + replace_path_parameters(path, route)
+        if query:
+            rebuilt += "?" + _obfuscate_query(query)
+        return rebuilt
+
     try:
         parts = urlsplit(url)
     except ValueError:
@@ -247,12 +310,7 @@ def _obfuscate_url(url: str, route: str | None) -> str:
     if "@" in netloc:
         netloc = "user:password@" + netloc.rpartition("@")[2]
     path = replace_path_parameters(parts.path, route)
-    query = parts.query
-    if query:
-        pairs = parse_qsl(query, keep_blank_values=True)
-        query = urlencode(
-            [(redact_secrets(k), placeholder_string(v)) for k, v in pairs]
-        )
+    query = _obfuscate_query(parts.query) if parts.query else ""
     rebuilt = urlunsplit((parts.scheme, netloc, path, query, ""))
     return redact_secrets(rebuilt)
 
@@ -294,8 +352,39 @@ def _obfuscate_form_params(params: Any) -> Any:
     return result
 
 
-_KEPT_NUMBERS = ("headersSize", "bodySize", "status")
-_KEPT_STRINGS = ("method", "httpVersion", "statusText")
+def _keep_number(value: Any, route: str | None) -> Any:
+    return value if isinstance(value, int | float) else obfuscate_value(value)
+
+
+def _keep_string(value: Any, route: str | None) -> Any:
+    return redact_secrets(value) if isinstance(value, str) else obfuscate_value(value)
+
+
+def _url_field(value: Any, route: str | None) -> Any:
+    if isinstance(value, str):
+        return _obfuscate_url(value, route)
+    return obfuscate_value(value)
+
+
+_COOKIE_ATTRIBUTES = ("path", "domain", "httpOnly", "secure", "sameSite")
+
+# How each field of a request or response is obfuscated; any other field is
+# obfuscated value by value.
+_MESSAGE_FIELDS: dict[str, Callable[[Any, str | None], Any]] = {
+    "method": _keep_string,
+    "httpVersion": _keep_string,
+    "statusText": _keep_string,
+    "status": _keep_number,
+    "headersSize": _keep_number,
+    "bodySize": _keep_number,
+    "url": _url_field,
+    "headers": lambda value, route: _obfuscate_records(value, is_header=True),
+    "queryString": lambda value, route: _obfuscate_records(value),
+    "cookies": lambda value, route: _obfuscate_records(value, _COOKIE_ATTRIBUTES),
+    "postData": lambda value, route: _obfuscate_body_record(value),
+    "content": lambda value, route: _obfuscate_body_record(value),
+    "redirectURL": lambda value, route: obfuscate_value(value),
+}
 
 
 def _obfuscate_message(message: Any, route: str | None) -> Any:
@@ -305,26 +394,8 @@ def _obfuscate_message(message: Any, route: str | None) -> Any:
 
     new: dict[str, Any] = {}
     for key, value in message.items():
-        if key in _KEPT_NUMBERS and isinstance(value, int | float):
-            new[key] = value
-        elif key in _KEPT_STRINGS and isinstance(value, str):
-            new[key] = redact_secrets(value)
-        elif key == "url" and isinstance(value, str):
-            new[key] = _obfuscate_url(value, route)
-        elif key == "headers":
-            new[key] = _obfuscate_records(value, is_header=True)
-        elif key == "queryString":
-            new[key] = _obfuscate_records(value)
-        elif key == "cookies":
-            new[key] = _obfuscate_records(
-                value, kept=("path", "domain", "httpOnly", "secure", "sameSite")
-            )
-        elif key in ("postData", "content"):
-            new[key] = _obfuscate_body_record(value)
-        elif key == "redirectURL" and isinstance(value, str):
-            new[key] = placeholder_string(value)
-        else:
-            new[key] = obfuscate_value(value)
+        handler = _MESSAGE_FIELDS.get(key)
+        new[key] = obfuscate_value(value) if handler is None else handler(value, route)
     return new
 
 
@@ -362,7 +433,7 @@ def obfuscate_witness(witness: dict[str, Any]) -> dict[str, Any]:
         if key in ("request", "response"):
             new[key] = _obfuscate_message(value, route)
         elif key == "startedDateTime" and isinstance(value, str):
-            is_timestamp = detect_format(value) == "date-time"
+            is_timestamp = _TIMESTAMP.fullmatch(value) is not None
             new[key] = value if is_timestamp else PLACEHOLDERS["date-time"]
         elif key == "time" and isinstance(value, int | float):
             new[key] = value
