@@ -37,9 +37,7 @@ def _root_parser() -> argparse.ArgumentParser:
         prog="akita",
         description="Learn what an HTTP API does from its traffic.",
     )
-    parser.add_argument(
-        "--version", action="version", version=f"akita {__version__}"
-    )
+    parser.add_argument("--version", action="version", version=f"akita {__version__}")
     parser.add_argument(
         "group",
         metavar="COMMAND",

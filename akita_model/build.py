@@ -1,0 +1,134 @@
+"""Build model and report files from trace files: the I/O edge.
+
+``build_files`` reads traces, summarises them, writes the OpenAPI document
+(YAML, or JSON when the name ends in ``.json``) and, when asked, the HTML
+report. Everything between reading and writing is pure.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from akita_model.builder import build_summary
+from akita_model.errors import OutputError
+from akita_model.openapi import dump_openapi, to_openapi
+from akita_model.reader import Problem, TraceReader, read_trace
+from akita_model.witness import Witness
+
+logger = logging.getLogger(__name__)
+
+# progress(witnesses read so far, bytes read so far or None)
+Progress = Callable[[int], None]
+PROGRESS_EVERY = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class BuildResult:
+    """What a build produced and what it met on the way."""
+
+    openapi: dict[str, Any]
+    witnesses: int
+    skipped: dict[str, int]
+    endpoints: int
+    problems: tuple[Problem, ...] = ()
+    warnings: tuple[str, ...] = field(default_factory=tuple)
+
+
+def _with_progress(reader: TraceReader, progress: Progress | None) -> Iterable[Witness]:
+    if progress is None:
+        return iter(reader)
+
+    def counted() -> Iterator[Witness]:
+        count = 0
+        for witness in reader:
+            count += 1
+            if count % PROGRESS_EVERY == 0:
+                progress(count)
+            yield witness
+        progress(count)
+
+    return counted()
+
+
+def _write(path: str | os.PathLike[str], text: str, what: str) -> None:
+    target = Path(path)
+    temporary = target.with_name(f".{target.name}.tmp")
+    try:
+        temporary.write_text(text, encoding="utf-8")
+        temporary.replace(target)
+    except OSError as exc:
+        temporary.unlink(missing_ok=True)
+        raise OutputError(
+            f"The {what} cannot be written to {str(target)!r}: {exc.strerror}; "
+            "check that its folder exists and is writable."
+        ) from None
+
+
+def count_endpoints(document: dict[str, Any]) -> int:
+    """Return the number of operations in an OpenAPI document."""
+    return sum(len(item) for item in document.get("paths", {}).values())
+
+
+def build_files(
+    paths: Sequence[str | os.PathLike[str]],
+    *,
+    service: str | None = None,
+    model_path: str | os.PathLike[str] | None = None,
+    html_path: str | os.PathLike[str] | None = None,
+    progress: Progress | None = None,
+) -> BuildResult:
+    """Build the API model of trace files and write the files asked for.
+
+    Args:
+        paths: ``.jsonl``, ``.jsonl.gz`` or ``.har`` traces, read in order.
+        service: the document's ``info.title``; None takes the service the
+            witnesses name in ``_akita.service``.
+        model_path: where to write the model; JSON if it ends in ``.json``.
+        html_path: where to write the HTML report.
+        progress: called with the number of witnesses read, now and then.
+
+    Raises:
+        TraceError: a trace is missing or cannot be read.
+        OutputError: a file cannot be written.
+    """
+    reader = read_trace(paths)
+    summary = build_summary(_with_progress(reader, progress), service=service)
+    summary.skipped.update(reader.skipped)
+    document = to_openapi(summary)
+
+    warnings: list[str] = []
+    if reader.witnesses == 0:
+        warnings.append(
+            "The trace has no witnesses, so the model has no endpoints; "
+            "check that the right trace was given."
+        )
+        logger.warning("no witnesses in %s", ", ".join(str(path) for path in paths))
+
+    if model_path is not None:
+        is_json = str(model_path).lower().endswith(".json")
+        _write(model_path, dump_openapi(document, json=is_json), "model")
+    if html_path is not None:
+        # Imported by name, only when a report is asked for: the report's
+        # templates are not needed to build a model.
+        report = importlib.import_module("akita_model.report")
+        render_report: Callable[[dict[str, Any]], str] = report.render_report
+        _write(html_path, render_report(document), "report")
+
+    endpoints = count_endpoints(document)
+    logger.info(
+        "built a model of %d endpoints from %d witnesses", endpoints, reader.witnesses
+    )
+    return BuildResult(
+        openapi=document,
+        witnesses=reader.witnesses,
+        skipped=dict(sorted(reader.skipped.items())),
+        endpoints=endpoints,
+        problems=tuple(reader.problems),
+        warnings=tuple(warnings),
+    )

@@ -1,0 +1,183 @@
+"""Summarise witnesses by operation, in a form that merges.
+
+``build_summary`` reads witnesses once and keeps, per operation (a method on
+a path template), what ``OperationState`` learns, plus the path trie and the
+security schemes seen. ``merge_summaries`` combines two summaries into the
+summary of both: ``to_openapi`` gives the same document for a trace and for
+the merge of any split of it.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from typing import Any
+
+from akita_model.auth import SchemeState, find_auth
+from akita_model.operation import OperationState
+from akita_model.paths import PathTrie, Tokens, route_tokens, split_path
+from akita_model.scalars import ScalarState
+from akita_model.witness import Witness
+
+MAX_SERVICES = 16
+_MAX_ROUTE_CACHE = 4096
+
+OperationKey = tuple[str, Tokens]
+
+
+class Summary:
+    """Everything learnt from a set of witnesses, by operation."""
+
+    def __init__(self, service: str | None = None) -> None:
+        self.service = service
+        self.witnesses = 0
+        self.skipped: Counter[str] = Counter()
+        self.services: Counter[str] = Counter()
+        self.trie = PathTrie()
+        self.routed: dict[OperationKey, OperationState] = {}
+        self.heuristic: dict[OperationKey, OperationState] = {}
+        self.schemes: dict[str, SchemeState] = {}
+        self._route_cache: dict[str, Tokens | None] = {}
+        self._canonical_headers: dict[str, str] = {}
+        self._header_kinds: dict[str, str] = {}
+
+    def _route(self, route: str) -> Tokens | None:
+        cache = self._route_cache
+        if route in cache:
+            return cache[route]
+        tokens = route_tokens(route)
+        if len(cache) < _MAX_ROUTE_CACHE:
+            cache[route] = tokens
+        return tokens
+
+    def add(self, witness: Witness) -> None:
+        """Learn one witness."""
+        self.witnesses += 1
+        if witness.service is not None:
+            self.services[witness.service] += 1
+            if len(self.services) > MAX_SERVICES:
+                self._trim_services()
+
+        auth = find_auth(witness, self._header_kinds)
+        for credential in auth.credentials:
+            scheme = self.schemes.get(credential.scheme)
+            if scheme is None:
+                scheme = self.schemes[credential.scheme] = SchemeState(
+                    credential.scheme
+                )
+            scheme.add(credential)
+
+        tokens = self._route(witness.route) if witness.route is not None else None
+        path_values: list[tuple[int, str]] = []
+        if tokens is not None:
+            operations = self.routed
+        else:
+            operations = self.heuristic
+            segments = split_path(witness.path)
+            tokens, has_collapsed = self.trie.template(segments)
+            if has_collapsed:
+                self._normalise()
+            path_values = [
+                (index, segments[index])
+                for index, token in enumerate(tokens)
+                if token is None
+            ]
+
+        key = (witness.method, tokens)
+        state = operations.get(key)
+        if state is None:
+            state = operations[key] = OperationState()
+        state.add(witness, auth, path_values, self._canonical_headers)
+
+    def _trim_services(self) -> None:
+        for name in sorted(self.services)[MAX_SERVICES:]:
+            del self.services[name]
+
+    def _normalise(self) -> None:
+        # A position collapsed: re-key the heuristic operations whose
+        # templates have a literal there, and merge those that now meet.
+        operations = self.heuristic
+        self.heuristic = {}
+        for (method, tokens), state in operations.items():
+            self._absorb_heuristic(method, tokens, state, is_copy=False)
+
+    def _absorb_heuristic(
+        self, method: str, tokens: Tokens, state: OperationState, is_copy: bool
+    ) -> None:
+        canonical = self.trie.canonical(tokens)  # type: ignore[arg-type]
+        key = (method, canonical)
+        target = self.heuristic.get(key)
+        if target is None and not is_copy and canonical == tokens:
+            self.heuristic[key] = state
+            return
+        if target is None:
+            target = self.heuristic[key] = OperationState()
+        target.merge(state)
+        for index, (old, new) in enumerate(zip(tokens, canonical, strict=True)):
+            if isinstance(old, str) and new is None:
+                values = ScalarState()
+                values.add(old)
+                target.add_path_values(index, values)
+
+    def absorb(self, other: Summary) -> None:
+        """Learn everything ``other`` learnt, leaving ``other`` unchanged."""
+        self.witnesses += other.witnesses
+        self.skipped.update(other.skipped)
+        self.services.update(other.services)
+        if len(self.services) > MAX_SERVICES:
+            self._trim_services()
+        if self.service is None:
+            self.service = other.service
+        for name, scheme in other.schemes.items():
+            mine = self.schemes.get(name)
+            if mine is None:
+                mine = self.schemes[name] = SchemeState(name)
+            mine.merge(scheme)
+        for key, state in other.routed.items():
+            target = self.routed.get(key)
+            if target is None:
+                target = self.routed[key] = OperationState()
+            target.merge(state)
+
+        self.trie.merge(other.trie)
+        operations = self.heuristic
+        self.heuristic = {}
+        for (method, tokens), state in operations.items():
+            self._absorb_heuristic(method, tokens, state, is_copy=False)
+        for (method, tokens), state in other.heuristic.items():
+            self._absorb_heuristic(method, tokens, state, is_copy=True)
+
+    def service_name(self) -> str | None:
+        """Return the service named, or else the one most witnesses came from."""
+        if self.service is not None:
+            return self.service
+        if not self.services:
+            return None
+        return min(self.services.items(), key=lambda item: (-item[1], item[0]))[0]
+
+    def operation_count(self) -> int:
+        """Return the number of operations, before routed and heuristic meet."""
+        return len(self.routed) + len(self.heuristic)
+
+
+def build_summary(witnesses: Iterable[Witness], service: str | None = None) -> Summary:
+    """Summarise witnesses by operation.
+
+    When ``witnesses`` is a ``TraceReader``, its skip counts are kept too.
+    """
+    summary = Summary(service)
+    add = summary.add
+    for witness in witnesses:
+        add(witness)
+    skipped: Any = getattr(witnesses, "skipped", None)
+    if skipped:
+        summary.skipped.update(skipped)
+    return summary
+
+
+def merge_summaries(first: Summary, second: Summary) -> Summary:
+    """Return the summary of the witnesses of both, leaving both unchanged."""
+    merged = Summary(first.service if first.service is not None else second.service)
+    merged.absorb(first)
+    merged.absorb(second)
+    return merged

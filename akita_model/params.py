@@ -1,0 +1,145 @@
+"""Learn the query, header and cookie parameters of an operation.
+
+Transport and browser noise (``Host``, ``Content-Length``, ``Accept``,
+``X-Forwarded-For``...) is left out, and so are credentials, which become
+security schemes instead. Each parameter keeps how many witnesses had it
+(``required`` means every one did), whether it was repeated (an array) and
+the type of its values. The parameters kept per location are bounded: past
+``MAX_PARAMETERS`` names, only the alphabetically smallest are kept, which
+still merges exactly, since a name dropped once is dropped in every merge.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from akita_model.scalars import ScalarState
+
+MAX_PARAMETERS = 64
+
+NOISE_HEADERS = frozenset(
+    {
+        "host",
+        "content-length",
+        "content-type",
+        "content-encoding",
+        "connection",
+        "keep-alive",
+        "proxy-connection",
+        "proxy-authorization",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+        "via",
+        "forwarded",
+        "accept",
+        "accept-encoding",
+        "accept-language",
+        "accept-charset",
+        "user-agent",
+        "cookie",
+        "authorization",
+        "referer",
+        "origin",
+        "cache-control",
+        "pragma",
+        "dnt",
+        "priority",
+        "upgrade-insecure-requests",
+        "x-real-ip",
+        "x-request-id",
+        "x-request-start",
+        "x-amzn-trace-id",
+        "x-cloud-trace-context",
+        "traceparent",
+        "tracestate",
+        "connect-time",
+        "total-route-time",
+        "cdn-loop",
+        "true-client-ip",
+        "if-none-match",
+        "if-modified-since",
+        "expect",
+    }
+)
+_NOISE_HEADER_PREFIXES = ("x-forwarded-", "sec-", "cf-", "x-vercel-", "x-heroku-")
+NOISE_COOKIES = frozenset({"_ga", "_gid", "_gat", "_fbp", "__cf_bm", "_hjid"})
+_NOISE_COOKIE = re.compile(r"_ga_.*|_hj.*|__utm.*")
+
+LOCATIONS = ("query", "header", "cookie")
+
+
+def is_noise_header(lower_name: str) -> bool:
+    """Tell whether a lowercase header name is transport or browser noise."""
+    return lower_name in NOISE_HEADERS or lower_name.startswith(_NOISE_HEADER_PREFIXES)
+
+
+def is_noise_cookie(name: str) -> bool:
+    """Tell whether a cookie is a tracker's, not the API's."""
+    return name in NOISE_COOKIES or _NOISE_COOKIE.fullmatch(name) is not None
+
+
+class ParameterState:
+    """One parameter: how often it came, repeated or not, and its values."""
+
+    __slots__ = ("count", "is_repeated", "values")
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.is_repeated = False
+        self.values = ScalarState()
+
+    def merge(self, other: ParameterState) -> None:
+        """Learn everything ``other`` learnt."""
+        self.count += other.count
+        self.is_repeated = self.is_repeated or other.is_repeated
+        self.values.merge(other.values)
+
+    def schema(self) -> dict[str, Any]:
+        """Return the parameter's JSON Schema."""
+        scalar = self.values.to_schema()
+        if self.is_repeated:
+            return {"type": "array", "items": scalar}
+        return scalar
+
+
+class ParameterSet:
+    """The parameters of one location (query, header or cookie)."""
+
+    __slots__ = ("parameters",)
+
+    def __init__(self) -> None:
+        self.parameters: dict[str, ParameterState] = {}
+
+    def add(self, pairs: list[tuple[str, str]]) -> None:
+        """Learn the parameters of one witness, as (name, value) pairs."""
+        seen: set[str] = set()
+        parameters = self.parameters
+        for name, value in pairs:
+            state = parameters.get(name)
+            if state is None:
+                state = parameters[name] = ParameterState()
+            if name in seen:
+                state.is_repeated = True
+            else:
+                seen.add(name)
+                state.count += 1
+            state.values.add(value)
+        if len(parameters) > MAX_PARAMETERS:
+            self._trim()
+
+    def _trim(self) -> None:
+        for name in sorted(self.parameters)[MAX_PARAMETERS:]:
+            del self.parameters[name]
+
+    def merge(self, other: ParameterSet) -> None:
+        """Learn everything ``other`` learnt."""
+        for name, state in other.parameters.items():
+            mine = self.parameters.get(name)
+            if mine is None:
+                mine = self.parameters[name] = ParameterState()
+            mine.merge(state)
+        if len(self.parameters) > MAX_PARAMETERS:
+            self._trim()

@@ -1,0 +1,362 @@
+"""Turn request paths into path templates.
+
+A witness whose capture knew the framework's route (``_akita.route``, for
+Django ``resolver_match.route``) is templated from it: ``<int:pk>`` becomes
+``{pk}`` typed ``integer``, and a ``re_path`` regex's named groups become
+parameters too. Other paths are templated by heuristics:
+
+- a segment that looks like an identifier (a number, a UUID, a hex or
+  base62 id with digits, a date) is a parameter;
+- a segment position that shows ``COLLAPSE_AT`` distinct literal values is a
+  parameter too (slugs, user names);
+- the first segment, ``api`` and version segments (``v1``, ``v2.1``) are
+  never parameters.
+
+The heuristic state is a ``PathTrie``: per path prefix, the distinct literal
+values seen after it, at most ``COLLAPSE_AT`` of them, and whether the
+position collapsed. Two tries merge, and every decision depends on the merged
+trie alone, so a model built from two halves of a trace equals the model of
+the whole.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import unquote
+
+COLLAPSE_AT = 20
+MAX_SEGMENTS = 32
+
+_INTEGER = re.compile(r"\d+")
+_UUID = re.compile(
+    r"[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}"
+)
+_HEX = re.compile(r"[0-9a-fA-F]{8,}")
+_BASE62 = re.compile(r"(?:[A-Za-z]{1,8}_)?[A-Za-z0-9]{10,}")
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_DIGIT = re.compile(r"\d")
+_PROTECTED = re.compile(r"api|v\d+(?:\.\d+)*(?:(?:alpha|beta|rc)\d*)?", re.IGNORECASE)
+
+# A route converter's schema.
+_CONVERTERS: dict[str, dict[str, str]] = {
+    "int": {"type": "integer"},
+    "uuid": {"type": "string", "format": "uuid"},
+    "slug": {"type": "string"},
+    "str": {"type": "string"},
+    "path": {"type": "string"},
+}
+_ROUTE_PARAM = re.compile(r"<(?:(?P<converter>[A-Za-z_]\w*):)?(?P<name>[A-Za-z_]\w*)>")
+_NAMED_GROUP = re.compile(r"\(\?P<(?P<name>[A-Za-z_]\w*)>")
+_INTEGER_PATTERNS = frozenset(
+    {r"\d+", r"[0-9]+", r"\d*", r"[0-9]*", r"-?\d+", r"[-]?\d+"}
+)
+_REPEAT = re.compile(r"\{\d+(,\d*)?\}")
+_REGEX_LEFTOVER = re.compile(r"[()\[\]*+?|\\]")
+
+
+@dataclass(frozen=True, slots=True)
+class RouteParam:
+    """A path parameter named by the framework's route."""
+
+    name: str
+    schema_type: str
+    schema_format: str | None = None
+
+    def to_schema(self) -> dict[str, Any]:
+        """Return the parameter's JSON Schema."""
+        schema: dict[str, Any] = {"type": self.schema_type}
+        if self.schema_format:
+            schema["format"] = self.schema_format
+        return schema
+
+
+# A token of a path template: a literal segment, a heuristic parameter
+# (None) or a route's parameter.
+Token = str | RouteParam | None
+Tokens = tuple[Token, ...]
+
+
+def split_path(path: str) -> list[str]:
+    """Split a URL path into its decoded, non-empty segments."""
+    segments = [unquote(segment) for segment in path.split("/") if segment]
+    return segments[:MAX_SEGMENTS]
+
+
+def is_protected(segment: str) -> bool:
+    """Tell whether a segment is never templated (``api``, ``v1``...)."""
+    return _PROTECTED.fullmatch(segment) is not None
+
+
+def looks_like_id(segment: str) -> bool:
+    """Tell whether one segment, alone, looks like an identifier."""
+    if _INTEGER.fullmatch(segment):
+        return True
+    if len(segment) >= 32 and _UUID.fullmatch(segment):
+        return True
+    if _DATE.fullmatch(segment):
+        return True
+    if _DIGIT.search(segment) is None:
+        return False
+    if _HEX.fullmatch(segment):
+        return True
+    return _BASE62.fullmatch(segment) is not None and not is_protected(segment)
+
+
+def _regex_group_schema(pattern: str) -> RouteParam:
+    if pattern in _INTEGER_PATTERNS or re.fullmatch(
+        r"(\\d|\[0-9\])\{\d+(,\d*)?\}", pattern
+    ):
+        return RouteParam("", "integer")
+    if "[0-9a-f]" in pattern.lower() and "-" in pattern and len(pattern) > 30:
+        return RouteParam("", "string", "uuid")
+    return RouteParam("", "string")
+
+
+def _group_end(route: str, start: int) -> int:
+    depth = 0
+    index = start
+    while index < len(route):
+        char = route[index]
+        if char == "\\":
+            index += 2
+            continue
+        if char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+            if depth == 0:
+                return index
+        index += 1
+    return -1
+
+
+def _regex_route_tokens(route: str) -> Tokens | None:
+    tokens: list[Token] = []
+    text = route.replace("^", "").replace("$", "").replace(r"\Z", "")
+    text = text.replace("/?", "/")
+    for segment in text.split("/"):
+        if not segment:
+            continue
+        match = _NAMED_GROUP.match(segment)
+        if match:
+            end = _group_end(segment, 0)
+            if end != len(segment) - 1:
+                return None
+            inner = segment[match.end() : end]
+            kind = _regex_group_schema(inner)
+            tokens.append(
+                RouteParam(match["name"], kind.schema_type, kind.schema_format)
+            )
+            continue
+        literal = segment.replace("\\.", ".").replace("\\-", "-")
+        if _REGEX_LEFTOVER.search(literal) or _REPEAT.search(literal):
+            return None
+        tokens.append(literal)
+    return tuple(tokens)
+
+
+def route_tokens(route: str) -> Tokens | None:
+    """Return the template tokens of a framework route, or None if unusable.
+
+    Django ``path()`` routes (``articles/<slug:slug>``) and ``re_path()``
+    regexes with named groups are understood; a route with anything else
+    (unnamed groups, alternations) returns None and the path is templated by
+    heuristics instead.
+    """
+    if "(?P<" in route or route.startswith("^") or route.endswith("$"):
+        return _regex_route_tokens(route)
+
+    tokens: list[Token] = []
+    for segment in route.split("/"):
+        if not segment:
+            continue
+        match = _ROUTE_PARAM.fullmatch(segment)
+        if match:
+            converter = match["converter"] or "str"
+            schema = _CONVERTERS.get(converter, {"type": "string"})
+            tokens.append(
+                RouteParam(match["name"], schema["type"], schema.get("format"))
+            )
+            continue
+        if "<" in segment or ">" in segment:
+            return None
+        tokens.append(segment)
+    return tuple(tokens)
+
+
+def _singular(word: str) -> str:
+    lower = word.lower()
+    if lower.endswith("ies") and len(lower) > 4:
+        return word[:-3] + "y"
+    if lower.endswith(("sses", "xes", "zes", "ches", "shes")):
+        return word[:-2]
+    if lower.endswith(("ss", "us", "is")) or not lower.endswith("s"):
+        return word
+    return word[:-1]
+
+
+_NOT_NAME = re.compile(r"[^A-Za-z0-9_]+")
+
+
+def parameter_name(parent: Token) -> str:
+    """Name a heuristic parameter after the literal segment before it."""
+    if not isinstance(parent, str):
+        return "id"
+    base = _NOT_NAME.sub("_", _singular(parent)).strip("_").lower()
+    return f"{base}_id" if base else "id"
+
+
+def template_names(tokens: Tokens) -> list[str]:
+    """Return the names of a template's parameters, in order, made unique."""
+    names: list[str] = []
+    for index, token in enumerate(tokens):
+        if isinstance(token, str):
+            continue
+        if isinstance(token, RouteParam):
+            name = token.name
+        else:
+            name = parameter_name(tokens[index - 1] if index else None)
+        unique = name
+        suffix = 2
+        while unique in names:
+            unique = f"{name}{suffix}"
+            suffix += 1
+        names.append(unique)
+    return names
+
+
+def template_string(tokens: Tokens) -> str:
+    """Return the OpenAPI path of template tokens (``/users/{user_id}``)."""
+    names = iter(template_names(tokens))
+    parts = [
+        token if isinstance(token, str) else "{" + next(names) + "}" for token in tokens
+    ]
+    return "/" + "/".join(parts)
+
+
+def template_shape(tokens: Tokens) -> tuple[str | None, ...]:
+    """Return the tokens with every parameter as None, to compare templates."""
+    return tuple(token if isinstance(token, str) else None for token in tokens)
+
+
+class PathTrie:
+    """The distinct literal segments seen after each path prefix.
+
+    A prefix is a tuple of tokens (a literal or None for a parameter). A
+    position that has seen ``COLLAPSE_AT`` distinct literals is collapsed:
+    its literals are forgotten and its segments become a parameter.
+    """
+
+    __slots__ = ("_literals", "_collapsed")
+
+    def __init__(self) -> None:
+        self._literals: dict[tuple[str | None, ...], set[str]] = {}
+        self._collapsed: set[tuple[str | None, ...]] = set()
+
+    def template(self, segments: list[str]) -> tuple[tuple[str | None, ...], bool]:
+        """Learn a path's segments and return its tokens.
+
+        The second value is true when learning the path collapsed a position:
+        the trie is normalised then, and templates made before are to be
+        canonicalised again.
+        """
+        tokens: list[str | None] = []
+        has_collapsed = False
+        for index, segment in enumerate(segments):
+            if index == 0 or is_protected(segment):
+                tokens.append(segment)
+                continue
+            if looks_like_id(segment):
+                tokens.append(None)
+                continue
+            prefix = tuple(tokens)
+            if prefix in self._collapsed:
+                tokens.append(None)
+                continue
+            literals = self._literals.setdefault(prefix, set())
+            literals.add(segment)
+            if len(literals) >= COLLAPSE_AT:
+                self._collapse(prefix)
+                has_collapsed = True
+                tokens.append(None)
+                continue
+            tokens.append(segment)
+        if has_collapsed:
+            self.normalise()
+        return tuple(tokens), has_collapsed
+
+    def _collapse(self, prefix: tuple[str | None, ...]) -> None:
+        self._collapsed.add(prefix)
+        self._literals.pop(prefix, None)
+
+    def canonical(self, tokens: tuple[str | None, ...]) -> tuple[str | None, ...]:
+        """Return tokens with every literal at a collapsed position as None."""
+        result: list[str | None] = []
+        for token in tokens:
+            if (
+                token is not None
+                and tuple(result) in self._collapsed
+                and not is_protected(token)
+            ):
+                result.append(None)
+                continue
+            result.append(token)
+        return tuple(result)
+
+    def normalise(self) -> None:
+        """Re-key every prefix after collapses, collapsing further if needed.
+
+        Prefixes are processed shortest first, so that the collapse of a
+        shorter prefix is known before the longer ones are re-keyed.
+        """
+        prefixes = set(self._literals) | self._collapsed
+        old_literals = self._literals
+        old_collapsed = self._collapsed
+        self._literals = {}
+        self._collapsed = set()
+        for prefix in sorted(prefixes, key=lambda p: (len(p), _sort_key(p))):
+            canonical = self.canonical(prefix)
+            if canonical in self._collapsed:
+                continue
+            if prefix in old_collapsed:
+                self._collapse(canonical)
+                continue
+            literals = self._literals.setdefault(canonical, set())
+            literals.update(old_literals.get(prefix, ()))
+            if len(literals) >= COLLAPSE_AT:
+                self._collapse(canonical)
+
+    def merge(self, other: PathTrie) -> None:
+        """Learn everything ``other`` learnt, then normalise."""
+        for prefix, literals in other._literals.items():
+            if prefix not in self._collapsed:
+                self._literals.setdefault(prefix, set()).update(literals)
+        self._collapsed.update(other._collapsed)
+        for prefix in self._collapsed:
+            self._literals.pop(prefix, None)
+        self.normalise()
+
+    def copy(self) -> PathTrie:
+        """Return an independent copy."""
+        trie = PathTrie()
+        trie._literals = {
+            prefix: set(values) for prefix, values in self._literals.items()
+        }
+        trie._collapsed = set(self._collapsed)
+        return trie
+
+    def state(
+        self,
+    ) -> tuple[dict[tuple[str | None, ...], frozenset[str]], frozenset[Any]]:
+        """Return the trie's state, to compare two tries."""
+        return (
+            {prefix: frozenset(values) for prefix, values in self._literals.items()},
+            frozenset(self._collapsed),
+        )
+
+
+def _sort_key(tokens: Iterable[str | None]) -> tuple[tuple[int, str], ...]:
+    return tuple((0, "") if token is None else (1, token) for token in tokens)

@@ -1,0 +1,203 @@
+"""Stream witnesses out of trace files.
+
+A trace is ``trace.jsonl`` (one HAR entry a line), the same gzipped
+(``.jsonl.gz``), or a whole HAR document (``.har``, also gzipped), whose
+entries are streamed from ``log.entries`` without loading the document.
+Memory stays flat whatever the number of witnesses.
+
+A bad entry never stops the reading: it is skipped, counted by reason and,
+for the first few, kept as a ``Problem`` naming its line. A file that is
+missing or unreadable raises ``TraceError``.
+"""
+
+from __future__ import annotations
+
+import gzip
+import logging
+import os
+import zlib
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+import ijson
+import orjson
+
+from akita_model.errors import EntryError, TraceError
+from akita_model.witness import Witness, parse_entry
+
+logger = logging.getLogger(__name__)
+
+MAX_PROBLEMS = 20
+
+_GZIP_MAGIC = b"\x1f\x8b"
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One skipped entry: where it was and why it was skipped.
+
+    ``line`` is the line number in a JSONL trace; in a HAR document, whose
+    entries have no lines of their own, it is the entry's ordinal (from 1)
+    and ``is_entry_number`` is true.
+    """
+
+    path: str
+    line: int
+    reason: str
+    message: str
+    is_entry_number: bool = False
+
+    def __str__(self) -> str:
+        where = "entry" if self.is_entry_number else "line"
+        return f"{self.path}, {where} {self.line}: {self.message} ({self.reason})"
+
+
+class TraceReader:
+    """Iterate over the witnesses of one or more trace files.
+
+    Iterating reads the files in order, once. Afterwards ``witnesses`` is the
+    number of witnesses read, ``skipped`` counts the skipped entries by
+    reason and ``problems`` keeps the first ``MAX_PROBLEMS`` of them.
+    """
+
+    def __init__(self, paths: Iterable[str | os.PathLike[str]]) -> None:
+        self.paths = [Path(path) for path in paths]
+        self.witnesses = 0
+        self.skipped: Counter[str] = Counter()
+        self.problems: list[Problem] = []
+        self.bytes_read = 0
+
+    def __iter__(self) -> Iterator[Witness]:
+        for path in self.paths:
+            yield from self._read_file(path)
+
+    @property
+    def total_bytes(self) -> int:
+        """Return the summed size of the trace files, for progress bars."""
+        total = 0
+        for path in self.paths:
+            try:
+                total += path.stat().st_size
+            except OSError:
+                continue
+        return total
+
+    def _skip(self, path: Path, line: int, error: EntryError, is_har: bool) -> None:
+        self.skipped[error.reason] += 1
+        if len(self.problems) < MAX_PROBLEMS:
+            self.problems.append(
+                Problem(str(path), line, error.reason, str(error), is_har)
+            )
+
+    def _open(self, path: Path) -> IO[bytes]:
+        try:
+            raw = path.open("rb")
+        except FileNotFoundError:
+            raise TraceError(
+                f"The trace {str(path)!r} does not exist; check the path."
+            ) from None
+        except IsADirectoryError:
+            raise TraceError(
+                f"The trace {str(path)!r} is a directory; give a .jsonl or .har file."
+            ) from None
+        except OSError as exc:
+            raise TraceError(
+                f"The trace {str(path)!r} cannot be read: {exc.strerror}."
+            ) from None
+
+        magic = raw.peek(2)[:2] if hasattr(raw, "peek") else b""
+        if magic == _GZIP_MAGIC:
+            return gzip.GzipFile(fileobj=raw, mode="rb")  # type: ignore[return-value]
+        return raw
+
+    def _read_file(self, path: Path) -> Iterator[Witness]:
+        name = path.name.lower()
+        is_har = name.endswith(".har") or name.endswith(".har.gz")
+        with self._open(path) as stream:
+            try:
+                if is_har:
+                    yield from self._read_har(path, stream)
+                else:
+                    yield from self._read_jsonl(path, stream)
+            except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
+                self._skip(
+                    path,
+                    0,
+                    EntryError(
+                        "truncated",
+                        f"The compressed file is cut off or corrupt: {exc}.",
+                    ),
+                    is_har,
+                )
+            except OSError as exc:
+                raise TraceError(
+                    f"The trace {str(path)!r} cannot be read: {exc}."
+                ) from None
+        logger.debug("read %s", path)
+
+    def _read_jsonl(self, path: Path, stream: IO[bytes]) -> Iterator[Witness]:
+        line_number = 0
+        for line in stream:
+            line_number += 1
+            if not line.strip():
+                continue
+            try:
+                entry = orjson.loads(line)
+            except orjson.JSONDecodeError:
+                reason = "not-json" if line.endswith(b"\n") else "truncated"
+                message = (
+                    "The line is not JSON."
+                    if reason == "not-json"
+                    else "The last line is cut off before its end."
+                )
+                self._skip(path, line_number, EntryError(reason, message), False)
+                continue
+            try:
+                witness = parse_entry(entry)
+            except EntryError as error:
+                self._skip(path, line_number, error, False)
+                continue
+            self.witnesses += 1
+            yield witness
+
+    def _read_har(self, path: Path, stream: IO[bytes]) -> Iterator[Witness]:
+        entry_number = 0
+        entries: Iterator[Any] = ijson.items(stream, "log.entries.item", use_float=True)
+        try:
+            for entry in entries:
+                entry_number += 1
+                try:
+                    witness = parse_entry(entry)
+                except EntryError as error:
+                    self._skip(path, entry_number, error, True)
+                    continue
+                self.witnesses += 1
+                yield witness
+        except ijson.IncompleteJSONError:
+            self._skip(
+                path,
+                entry_number + 1,
+                EntryError(
+                    "truncated", "The HAR document is cut off; its end is lost."
+                ),
+                True,
+            )
+        except ijson.JSONError:
+            self._skip(
+                path,
+                entry_number + 1,
+                EntryError("not-json", "The HAR document is not valid JSON here."),
+                True,
+            )
+
+
+def read_trace(paths: Iterable[str | os.PathLike[str]]) -> TraceReader:
+    """Return a reader that streams the witnesses of the given trace files.
+
+    Raises (while iterating):
+        TraceError: a file is missing or cannot be read.
+    """
+    return TraceReader(paths)

@@ -1,0 +1,75 @@
+"""Render the self-contained HTML endpoint report of an OpenAPI document.
+
+The report is built from the document alone (see ``report_view`` for what it
+reads). Everything in the document came from captured traffic and is
+untrusted, so the templates are rendered with autoescaping on, data reaches
+the page's script only through attributes, and a Content-Security-Policy
+lets only the report's own inline style and script run and forbids every
+network request. The page is deterministic: the same document gives the
+same bytes.
+
+Exceptions: ``ReportError`` (a ``ValueError``), drawn in ``report_view``.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import hashlib
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+import jinja2
+
+from akita_model.report_view import NO_AUTH, ReportError, ReportView, build_view
+
+__all__ = ["ReportError", "ReportView", "build_view", "render_report"]
+
+logger = logging.getLogger(__name__)
+
+
+def render_report(doc: Mapping[str, Any]) -> str:
+    """Render the HTML report of an OpenAPI document.
+
+    Args:
+        doc: the OpenAPI 3.1 document, as a mapping (parsed YAML or JSON).
+
+    Returns:
+        One self-contained HTML page that loads nothing from the network.
+
+    Raises:
+        ReportError: a field of the document has a shape the report cannot
+            show.
+    """
+    view = build_view(doc)
+
+    environment = _environment()
+    style = environment.get_template("report.css").render()
+    script = environment.get_template("report.js").render()
+    html = environment.get_template("report.html.j2").render(
+        view=view,
+        no_auth=NO_AUTH,
+        style_hash=_csp_hash(style),
+        script_hash=_csp_hash(script),
+    )
+
+    logger.debug("rendered the report of %d endpoints", len(view.rows))
+    return html
+
+
+def _csp_hash(text: str) -> str:
+    digest = hashlib.sha256(text.encode("utf-8")).digest()
+    return "sha256-" + base64.b64encode(digest).decode("ascii")
+
+
+@functools.cache
+def _environment() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("akita_model", "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )

@@ -1,0 +1,94 @@
+"""Count what each operation did: witnesses, time span, statuses, latency.
+
+Latency quantiles come from a DDSketch (relative accuracy 1%), whose bins
+merge exactly, plus a histogram over fixed bucket edges; both are bounded in
+memory whatever the number of witnesses.
+"""
+
+from __future__ import annotations
+
+import math
+from bisect import bisect_left
+from typing import Any
+
+from ddsketch import DDSketch
+
+# Upper bucket edges in milliseconds; a value falls in the first edge >= it.
+HISTOGRAM_EDGES: tuple[float, ...] = (
+    1,
+    2,
+    5,
+    10,
+    20,
+    50,
+    100,
+    200,
+    500,
+    1000,
+    2000,
+    5000,
+    10000,
+    math.inf,
+)
+RELATIVE_ACCURACY = 0.01
+DIGITS = 3
+
+
+class LatencyStats:
+    """The latencies of an operation's witnesses, in milliseconds."""
+
+    __slots__ = ("count", "minimum", "maximum", "sketch", "histogram")
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.minimum = math.inf
+        self.maximum = -math.inf
+        self.sketch = DDSketch(RELATIVE_ACCURACY)
+        self.histogram = [0] * len(HISTOGRAM_EDGES)
+
+    def add(self, milliseconds: float) -> None:
+        """Learn one latency."""
+        self.count += 1
+        if milliseconds < self.minimum:
+            self.minimum = milliseconds
+        if milliseconds > self.maximum:
+            self.maximum = milliseconds
+        self.sketch.add(milliseconds)
+        self.histogram[bisect_left(HISTOGRAM_EDGES, milliseconds)] += 1
+
+    def merge(self, other: LatencyStats) -> None:
+        """Learn every latency ``other`` learnt."""
+        if not other.count:
+            return
+        self.count += other.count
+        self.minimum = min(self.minimum, other.minimum)
+        self.maximum = max(self.maximum, other.maximum)
+        self.sketch.merge(other.sketch)
+        self.histogram = [
+            a + b for a, b in zip(self.histogram, other.histogram, strict=True)
+        ]
+
+    def _quantile(self, quantile: float) -> float:
+        value = self.sketch.get_quantile_value(quantile)
+        if value is None:
+            return self.minimum
+        return min(max(value, self.minimum), self.maximum)
+
+    def to_extension(self) -> dict[str, Any]:
+        """Return the ``x-akita-latency`` value, floats rounded."""
+        if not self.count:
+            return {"count": 0}
+        return {
+            "count": self.count,
+            "min": round(self.minimum, DIGITS),
+            "p50": round(self._quantile(0.5), DIGITS),
+            "p90": round(self._quantile(0.9), DIGITS),
+            "p99": round(self._quantile(0.99), DIGITS),
+            "max": round(self.maximum, DIGITS),
+            "histogram": {
+                "le": [
+                    edge if math.isinf(edge) else int(edge) for edge in HISTOGRAM_EDGES
+                ],
+                "counts": list(self.histogram),
+            },
+        }

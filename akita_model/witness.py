@@ -1,0 +1,341 @@
+"""Parse one HAR entry into a ``Witness``.
+
+A witness is one HTTP request and its response. ``parse_entry`` turns a HAR
+1.2 entry (already decoded from JSON) into a frozen ``Witness``, or raises
+``EntryError`` with one of the stable reasons in ``REASONS`` so that the
+reader can skip the entry, count it and go on.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import parse_qsl
+
+import orjson
+
+from akita_model.errors import EntryError
+
+# The reasons an entry is skipped for, by their stable names.
+REASONS: dict[str, str] = {
+    "not-json": "the line is not JSON",
+    "truncated": "the line or file is cut off",
+    "not-an-entry": "the JSON value is not a HAR entry object",
+    "missing-field": "a required HAR field is missing",
+    "bad-field": "a HAR field has a value of the wrong type",
+    "bad-url": "the request URL cannot be parsed",
+    "bad-base64": "a base64 body does not decode",
+    "bad-json-body": "a body said to be JSON is not JSON",
+    "unknown-version": "the _akita.v version is not one this reader knows",
+}
+
+KNOWN_AKITA_VERSIONS = frozenset({1})
+
+# A marker for "no parsed JSON", since JSON itself can be null.
+NOT_JSON: Any = type("NotJson", (), {"__repr__": lambda self: "NOT_JSON"})()
+
+Pairs = tuple[tuple[str, str], ...]
+
+# An absolute URL (scheme://host/path?query#fragment) or an absolute path.
+_URL = re.compile(
+    r"(?:(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*)://(?P<host>[^/?#\s]*))?"
+    r"(?P<path>/[^?#\s]*)?(?:\?(?P<query>[^#]*))?(?:#.*)?",
+    re.DOTALL,
+)
+# userinfo@, then a name or an [IPv6] literal, then an optional :port.
+_HOST = re.compile(r"(?:[^@/]*@)?(?:\[[0-9A-Fa-f:.]+\]|[^:@\[\]]+)(?::\d{0,5})?")
+_MULTIPART_FIELD = re.compile(
+    r'^content-disposition:\s*form-data;\s*name="(?P<name>[^"]*)"'
+    r'(?:;\s*filename="(?P<file>[^"]*)")?',
+    re.IGNORECASE | re.MULTILINE,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Body:
+    """A request or response body.
+
+    ``media_type`` is lowercase, without parameters (``application/json``).
+    ``text`` is the body as text, ``data`` the bytes of a base64 body, and
+    ``json`` the parsed value of a JSON body (``NOT_JSON`` otherwise).
+    ``form`` holds the fields of a form body, as HAR's ``postData.params``
+    gives them: ``(name, value, file_name)``.
+    """
+
+    media_type: str
+    text: str | None = None
+    data: bytes | None = None
+    json: Any = NOT_JSON
+    form: tuple[tuple[str, str, str | None], ...] = ()
+    is_truncated: bool = False
+
+    @property
+    def has_json(self) -> bool:
+        """Tell whether the body holds a parsed JSON value."""
+        return self.json is not NOT_JSON
+
+
+@dataclass(frozen=True, slots=True)
+class Witness:
+    """One HTTP request and its response, as read from a trace."""
+
+    method: str
+    url: str
+    scheme: str
+    host: str
+    path: str
+    query: Pairs
+    request_headers: Pairs
+    cookies: Pairs
+    request_body: Body | None
+    status: int
+    response_headers: Pairs
+    response_body: Body | None
+    started: datetime
+    elapsed_ms: float | None
+    route: str | None = None
+    service: str | None = None
+    middleware: str | None = None
+    trace: str | None = None
+    is_obfuscated: bool = False
+    is_truncated: bool = False
+
+
+def _field(container: Any, name: str, where: str) -> Any:
+    if not isinstance(container, dict):
+        raise EntryError("not-an-entry", f"The {where} is not a JSON object.")
+    try:
+        return container[name]
+    except KeyError:
+        raise EntryError(
+            "missing-field", f"The entry has no {where}.{name} field."
+        ) from None
+
+
+def _pairs(items: Any, where: str) -> Pairs:
+    if not items:
+        return ()
+    try:
+        pairs = tuple([(item["name"], item["value"]) for item in items])
+    except (KeyError, TypeError):
+        raise EntryError(
+            "bad-field", f"An item of the entry's {where} lacks a name or a value."
+        ) from None
+    for name, value in pairs:
+        if type(name) is not str or type(value) is not str:
+            return tuple((str(name), str(value)) for name, value in pairs)
+    return pairs
+
+
+def _media_type(value: str) -> str:
+    return value.split(";", 1)[0].strip().lower()
+
+
+def is_json_media_type(media_type: str) -> bool:
+    """Tell whether a media type holds JSON (``application/json``, ``+json``)."""
+    return media_type == "application/json" or media_type.endswith("+json")
+
+
+def _parse_cookie_header(value: str) -> list[tuple[str, str]]:
+    cookies = []
+    for part in value.split(";"):
+        name, sep, cookie_value = part.partition("=")
+        name = name.strip()
+        if name and sep:
+            cookies.append((name, cookie_value.strip()))
+    return cookies
+
+
+def _header(headers: Pairs, lower_name: str) -> str | None:
+    for name, value in headers:
+        if name.lower() == lower_name:
+            return value
+    return None
+
+
+def _parse_body(
+    content: Any, headers: Pairs, where: str, is_truncated: bool
+) -> Body | None:
+    if not isinstance(content, dict):
+        return None
+
+    media_type = _media_type(str(content.get("mimeType") or ""))
+    if not media_type:
+        media_type = _media_type(_header(headers, "content-type") or "")
+    text = content.get("text")
+    params = content.get("params")
+    if text is None and not params:
+        return None
+    if text is not None and not isinstance(text, str):
+        raise EntryError("bad-field", f"The {where} text is not a string.")
+    if not media_type:
+        media_type = "application/octet-stream"
+
+    data = None
+    if text is not None and content.get("encoding") == "base64":
+        try:
+            data = base64.b64decode(text, validate=True)
+        except (binascii.Error, ValueError):
+            raise EntryError(
+                "bad-base64", f"The {where} is marked base64 but does not decode."
+            ) from None
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            text = None
+
+    json_value = NOT_JSON
+    if text and is_json_media_type(media_type) and not is_truncated:
+        try:
+            json_value = orjson.loads(text)
+        except orjson.JSONDecodeError:
+            raise EntryError(
+                "bad-json-body",
+                f"The {where} has media type {media_type!r} but is not JSON.",
+            ) from None
+
+    form: tuple[tuple[str, str, str | None], ...] = ()
+    if isinstance(params, list):
+        form = tuple(
+            (str(p["name"]), str(p.get("value", "")), p.get("fileName"))
+            for p in params
+            if isinstance(p, dict) and "name" in p
+        )
+    elif text and media_type == "application/x-www-form-urlencoded":
+        form = tuple(
+            (name, value, None)
+            for name, value in parse_qsl(text, keep_blank_values=True)
+        )
+    elif text and media_type == "multipart/form-data":
+        form = tuple(
+            (match["name"], "", match["file"])
+            for match in _MULTIPART_FIELD.finditer(text)
+        )
+    return Body(media_type, text, data, json_value, form, is_truncated)
+
+
+def _parse_started(value: Any) -> datetime:
+    if not isinstance(value, str):
+        raise EntryError("bad-field", "The entry's startedDateTime is not a string.")
+    try:
+        started = datetime.fromisoformat(value)
+    except ValueError:
+        raise EntryError(
+            "bad-field", f"The entry's startedDateTime {value!r} is not ISO 8601."
+        ) from None
+    if started.tzinfo is None:
+        return started.replace(tzinfo=UTC)
+    return started
+
+
+def _parse_akita(entry: dict[str, Any]) -> dict[str, Any]:
+    akita = entry.get("_akita")
+    if akita is None:
+        return {}
+    if not isinstance(akita, dict):
+        raise EntryError("bad-field", "The entry's _akita field is not an object.")
+    version = akita.get("v", 1)
+    if version not in KNOWN_AKITA_VERSIONS or isinstance(version, bool):
+        raise EntryError(
+            "unknown-version",
+            f"The entry's _akita.v is {version!r}; this reader knows version 1.",
+        )
+    return akita
+
+
+def _optional_str(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def parse_entry(entry: Any) -> Witness:
+    """Turn a decoded HAR entry into a ``Witness``.
+
+    Raises:
+        EntryError: the entry is not a usable witness; its ``reason`` says why.
+    """
+    if not isinstance(entry, dict):
+        raise EntryError("not-an-entry", "The JSON value is not an object.")
+
+    akita = _parse_akita(entry)
+    request = _field(entry, "request", "entry")
+    response = _field(entry, "response", "entry")
+    method = _field(request, "method", "request")
+    url = _field(request, "url", "request")
+    status = _field(response, "status", "response")
+    started = _parse_started(_field(entry, "startedDateTime", "entry"))
+    if not isinstance(method, str) or not method:
+        raise EntryError("bad-field", f"The request method {method!r} is not a name.")
+    if (
+        not isinstance(status, int)
+        or isinstance(status, bool)
+        or not 100 <= status <= 599
+    ):
+        raise EntryError(
+            "bad-field", f"The response status {status!r} is not an HTTP status code."
+        )
+    if not isinstance(url, str):
+        raise EntryError("bad-url", f"The request URL {url!r} is not a string.")
+
+    match = _URL.fullmatch(url)
+    if match is None or not (match["path"] or match["host"]):
+        raise EntryError(
+            "bad-url", f"The request URL {url!r} is neither absolute nor a path."
+        )
+    scheme, host, path, query_text = match.group("scheme", "host", "path", "query")
+    if host and not _HOST.fullmatch(host):
+        raise EntryError("bad-url", f"The request URL {url!r} has a bad host {host!r}.")
+
+    elapsed = entry.get("time")
+    elapsed_ms = (
+        float(elapsed)
+        if isinstance(elapsed, int | float)
+        and not isinstance(elapsed, bool)
+        and elapsed >= 0
+        else None
+    )
+
+    query = _pairs(request.get("queryString"), "request.queryString")
+    if not query and query_text:
+        query = tuple(parse_qsl(query_text, keep_blank_values=True))
+    request_headers = _pairs(request.get("headers"), "request.headers")
+    cookies = _pairs(request.get("cookies"), "request.cookies")
+    if not cookies:
+        cookie_header = _header(request_headers, "cookie")
+        if cookie_header:
+            cookies = tuple(_parse_cookie_header(cookie_header))
+    response_headers = _pairs(response.get("headers"), "response.headers")
+
+    is_truncated = akita.get("truncated") is True
+    request_body = _parse_body(
+        request.get("postData"), request_headers, "request body", is_truncated
+    )
+    response_body = _parse_body(
+        response.get("content"), response_headers, "response body", is_truncated
+    )
+
+    return Witness(
+        method=method.upper(),
+        url=url,
+        scheme=scheme or "",
+        host=host or "",
+        path=path or "/",
+        query=query,
+        request_headers=request_headers,
+        cookies=cookies,
+        request_body=request_body,
+        status=status,
+        response_headers=response_headers,
+        response_body=response_body,
+        started=started,
+        elapsed_ms=elapsed_ms,
+        route=_optional_str(akita.get("route")),
+        service=_optional_str(akita.get("service")),
+        middleware=_optional_str(akita.get("middleware")),
+        trace=_optional_str(akita.get("trace")),
+        is_obfuscated=akita.get("obfuscated") is True,
+        is_truncated=is_truncated,
+    )

@@ -1,0 +1,102 @@
+"""Building model files from traces."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+from openapi_spec_validator import validate
+
+from akita_model.build import build_files
+from akita_model.errors import OutputError, TraceError
+
+from .har import FIXTURES, make_entry, write_trace
+
+
+def test_writes_a_yaml_model_and_reports_counts(tmp_path: Path) -> None:
+    trace = write_trace(
+        tmp_path / "trace.jsonl",
+        [
+            make_entry(url="/api/a"),
+            "garbage",
+            make_entry(url="/api/b/1"),
+            make_entry(url="/api/b/2"),
+        ],
+    )
+    model = tmp_path / "model.yaml"
+    counts: list[int] = []
+
+    result = build_files(
+        [trace], service="demo", model_path=model, progress=counts.append
+    )
+
+    assert result.witnesses == 3
+    assert result.skipped == {"not-json": 1}
+    assert result.endpoints == 2
+    assert [(p.line, p.reason) for p in result.problems] == [(2, "not-json")]
+    assert result.warnings == ()
+    assert counts[-1] == 3
+    written = yaml.safe_load(model.read_text(encoding="utf-8"))
+    validate(written)
+    assert written == result.openapi
+    assert written["info"]["title"] == "demo"
+    assert list(written["paths"]) == ["/api/a", "/api/b/{b_id}"]
+    assert written["x-akita-skipped"] == {"not-json": 1}
+    assert written["x-akita-witnesses"] == 3
+
+
+def test_writes_json_when_the_name_ends_in_json(tmp_path: Path) -> None:
+    model = tmp_path / "model.json"
+
+    result = build_files([FIXTURES / "browser.har"], model_path=model)
+
+    written = json.loads(model.read_text(encoding="utf-8"))
+    assert written["paths"].keys() == result.openapi["paths"].keys()
+    assert list(written["paths"]) == ["/api/v2/users/{user_id}"]
+    assert result.endpoints == 2
+
+
+def test_the_same_trace_gives_the_same_bytes(tmp_path: Path) -> None:
+    first, second = tmp_path / "a.yaml", tmp_path / "b.yaml"
+
+    build_files([FIXTURES / "shop.jsonl"], model_path=first)
+    build_files([FIXTURES / "shop.jsonl"], model_path=second)
+
+    assert first.read_bytes() == second.read_bytes()
+
+
+def test_an_empty_trace_gives_an_empty_model_and_a_warning(tmp_path: Path) -> None:
+    trace = tmp_path / "empty.jsonl"
+    trace.write_text("\n", encoding="utf-8")
+
+    result = build_files([trace], model_path=tmp_path / "model.yaml")
+
+    validate(result.openapi)
+    assert result.openapi["paths"] == {}
+    assert result.endpoints == 0
+    assert result.warnings == (
+        "The trace has no witnesses, so the model has no endpoints; "
+        "check that the right trace was given.",
+    )
+
+
+def test_a_missing_trace_raises_and_writes_nothing(tmp_path: Path) -> None:
+    model = tmp_path / "model.yaml"
+
+    with pytest.raises(TraceError):
+        build_files([tmp_path / "missing.jsonl"], model_path=model)
+
+    assert not model.exists()
+
+
+def test_an_unwritable_model_is_an_output_error(tmp_path: Path) -> None:
+    target = tmp_path / "no-such-folder" / "model.yaml"
+
+    with pytest.raises(OutputError) as caught:
+        build_files([FIXTURES / "browser.har"], model_path=target)
+
+    assert str(caught.value).startswith(
+        f"The model cannot be written to {str(target)!r}: "
+    )

@@ -1,0 +1,148 @@
+"""Body schemas: GenSON extended, and its output in OpenAPI 3.1 style."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from akita_model.schema import MAX_PROPERTIES, BodySchema, shape
+
+
+def _schema(*values: Any) -> dict[str, Any]:
+    body = BodySchema()
+    for value in values:
+        body.add(value)
+    return body.to_schema()
+
+
+def test_a_property_is_required_only_when_every_body_had_it() -> None:
+    assert _schema({"a": 1, "b": "x"}, {"a": 2}) == {
+        "type": "object",
+        "properties": {"a": {"type": "integer"}, "b": {"type": "string"}},
+        "required": ["a"],
+    }
+
+
+def test_no_required_when_no_property_is_always_there() -> None:
+    assert _schema({"a": 1}, {"b": 2}, {}) == {
+        "type": "object",
+        "properties": {"a": {"type": "integer"}, "b": {"type": "integer"}},
+    }
+
+
+def test_null_makes_a_type_nullable() -> None:
+    assert _schema({"a": None}, {"a": "x"}, {"a": {"b": 1}}, {"a": None}) == {
+        "type": "object",
+        "properties": {
+            "a": {
+                "oneOf": [
+                    {
+                        "type": "object",
+                        "properties": {"b": {"type": "integer"}},
+                        "required": ["b"],
+                    },
+                    {"type": "string"},
+                    {"type": "null"},
+                ]
+            }
+        },
+        "required": ["a"],
+    }
+    assert _schema({"id": "3f2504e0-4f89-41d3-9a0c-0305e82c3301"}, {"id": None}) == {
+        "type": "object",
+        "properties": {"id": {"type": ["string", "null"], "format": "uuid"}},
+        "required": ["id"],
+    }
+    assert _schema([{"a": 1}, None]) == {
+        "type": "array",
+        "items": {
+            "type": ["object", "null"],
+            "properties": {"a": {"type": "integer"}},
+            "required": ["a"],
+        },
+    }
+
+
+def test_integer_and_number_merge_as_number() -> None:
+    assert _schema(1, 2.5) == {"type": "number"}
+    assert _schema(1, 2) == {"type": "integer"}
+    assert _schema(True, 1) == {"type": ["boolean", "integer"]}
+
+
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        (["3f2504e0-4f89-41d3-9a0c-0305e82c3301"], "uuid"),
+        (["ada@example.com", "bob@example.org"], "email"),
+        (["2026-12-03T21:10:08Z", "2026-12-03T21:10:08.5+01:00"], "date-time"),
+        (["2026-12-03"], "date"),
+        (["https://example.com/a"], "uri"),
+        (["192.0.2.1"], "ipv4"),
+        (["2001:db8::1"], "ipv6"),
+        (["ada@example.com", "not an email"], None),
+        (["2026-12-03", "2026-12-03T21:10:08Z"], None),
+    ],
+)
+def test_formats_only_when_every_string_has_it(
+    values: list[str], expected: str | None
+) -> None:
+    schema = _schema(*values)
+
+    assert schema.get("format") == expected
+    assert schema["type"] == "string"
+
+
+def test_objects_keyed_by_ids_are_maps() -> None:
+    assert _schema(
+        {"17": {"total": 3}, "18": {"total": 4.5, "note": "x"}},
+        {"3f2504e0-4f89-41d3-9a0c-0305e82c3301": {"total": 1}},
+        {},
+    ) == {
+        "type": "object",
+        "additionalProperties": {
+            "type": "object",
+            "properties": {"note": {"type": "string"}, "total": {"type": "number"}},
+            "required": ["total"],
+        },
+    }
+
+
+def test_objects_with_too_many_keys_fold_into_maps() -> None:
+    many = {f"key{index}": index for index in range(MAX_PROPERTIES + 1)}
+
+    assert _schema({"a": 1}, many, {"b": "x"}) == {
+        "type": "object",
+        "additionalProperties": {"type": ["integer", "string"]},
+    }
+
+
+def test_merging_equals_learning_everything() -> None:
+    values = [
+        {"a": 1, "b": [1, {"c": None}], "d": "ada@example.com"},
+        {"a": 2.5, "b": [], "e": {"1": True}},
+        {"a": None, "d": "x", "e": {"2": False, "3": None}},
+    ]
+    for split in range(len(values) + 1):
+        first, second = BodySchema(), BodySchema()
+        for value in values[:split]:
+            first.add(value)
+        for value in values[split:]:
+            second.add(value)
+
+        first.merge(second)
+
+        assert first.to_schema() == _schema(*values)
+
+
+def test_shape_ignores_values_but_not_kinds_keys_or_formats() -> None:
+    assert shape({"a": 1, "b": ["x", "y"]}) == shape({"a": 9, "b": ["z"]})
+    assert shape({"a": 1}) != shape({"a": 1.5})
+    assert shape({"a": 1}) != shape({"b": 1})
+    assert shape({"a": "ada@example.com"}) != shape({"a": "ada"})
+    assert shape([1, "x"]) == shape(["y", 2, 3])
+    assert shape(None) != shape("n")
+
+
+def test_an_empty_builder_has_an_empty_schema() -> None:
+    assert BodySchema().to_schema() == {}
