@@ -6,11 +6,11 @@ reads the whole spool.
 
 from __future__ import annotations
 
-import importlib
 import logging
 from pathlib import Path
 
 from akita_daemon.spool import WITNESSES_FILE
+from akita_model.build import build_files
 
 logger = logging.getLogger(__name__)
 
@@ -24,7 +24,6 @@ def build_trace_model(folder: Path, service: str) -> int:
     Returns:
         The number of endpoints found.
     """
-    build_files = importlib.import_module("akita_model.build").build_files
     spool = folder / WITNESSES_FILE
     if not spool.exists():
         spool.touch()
@@ -40,4 +39,4 @@ def build_trace_model(folder: Path, service: str) -> int:
         result.witnesses,
         result.endpoints,
     )
-    return int(result.endpoints)
+    return result.endpoints

@@ -31,9 +31,11 @@ field of the format is safe by default. The result carries
 
 from __future__ import annotations
 
-import json
+import base64
+import binascii
 import re
 from collections.abc import Callable
+from datetime import datetime
 from functools import lru_cache
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -42,13 +44,16 @@ import orjson
 
 from akita_daemon.redact import PLACEHOLDER_JWT, redact_secrets
 from akita_daemon.routes import replace_path_parameters
+from akita_model.auth import is_jwt
 from akita_model.formats import PLACEHOLDERS, detect_format
 
 PLACEHOLDER_STRING = "string"
+PLACEHOLDER_NUMBER = "0.0"
 PLACEHOLDER_TOKEN = "token"
 PLACEHOLDER_BASIC = "dXNlcjpwYXNzd29yZA=="  # base64 of "user:password"
 PLACEHOLDER_FILE_NAME = "file"
-PLACEHOLDER_BASE64_BODY = "c3RyaW5n"  # base64 of "string"
+PLACEHOLDER_BINARY_BODY = "/w=="  # base64 of one byte that is not UTF-8
+PLACEHOLDER_BAD_BASE64 = "!"
 
 # Headers whose values describe the message, not a person or a secret; the
 # model reads some of them (media types), so they are kept.
@@ -69,24 +74,15 @@ _AUTHORIZATION_HEADERS = frozenset(("authorization", "proxy-authorization"))
 
 _JSON_FIRST_CHARS = frozenset("{[")
 
-_LONG_DIGITS = re.compile(r"[0-9]{19}")
+# A number written as text, as the model builder tells numbers from strings.
+_NUMBER = re.compile(r"-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?")
 
-# A HAR start time: a timestamp and nothing else, so it can be kept.
-_TIMESTAMP = re.compile(
-    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?"
-    r"([Zz]|[+-][0-9]{2}:?[0-9]{2})?"
+_MULTIPART_FIELD = re.compile(
+    r'^content-disposition:\s*form-data;\s*name="(?P<name>[^"]*)"'
+    r'(?:;\s*filename="(?P<file>[^"]*)")?',
+    re.IGNORECASE | re.MULTILINE,
 )
-
-
-def is_jwt(value: str) -> bool:
-    """Tell whether ``value`` has the shape of a JSON Web Token."""
-    parts = value.split(".")
-    return (
-        len(parts) == 3
-        and value.startswith("eyJ")
-        and parts[1].startswith("eyJ")
-        and all(part.replace("-", "").replace("_", "").isalnum() for part in parts[:2])
-    )
+_BOUNDARY = re.compile(r'boundary="?(?P<boundary>[^";]+)"?', re.IGNORECASE)
 
 
 def placeholder_string(value: str) -> str:
@@ -102,6 +98,10 @@ def _placeholder(value: str) -> str:
     data_format = detect_format(value)
     if data_format is not None:
         return PLACEHOLDERS[data_format]
+    if value == "true" or value == "false":
+        return value
+    if _NUMBER.fullmatch(value):
+        return PLACEHOLDER_NUMBER
     if is_jwt(value):
         return PLACEHOLDER_JWT
     return PLACEHOLDER_STRING
@@ -143,17 +143,11 @@ _VALUE_HANDLERS: dict[type, Callable[[Any], Any]] = {
 
 
 def _parse_json(text: str) -> tuple[bool, Any]:
-    # orjson reads integers wider than 64 bits as floats, which would turn an
-    # integer into a number; the standard library keeps them integers.
-    if _LONG_DIGITS.search(text) is None:
-        try:
-            return True, orjson.loads(text)
-        except orjson.JSONDecodeError:
-            pass
-
+    # Parse as the model builder does (orjson, which reads integers wider
+    # than 64 bits as floats), so both see the same types.
     try:
-        return True, json.loads(text)
-    except (ValueError, RecursionError):
+        return True, orjson.loads(text)
+    except orjson.JSONDecodeError:
         return False, None
 
 
@@ -162,18 +156,45 @@ def _obfuscate_form(text: str) -> str:
     return urlencode([(redact_secrets(k), placeholder_string(v)) for k, v in pairs])
 
 
+def _obfuscate_multipart(text: str, mime_type: str) -> str:
+    """Keep a multipart body's field names and whether each is a file."""
+    found = _BOUNDARY.search(mime_type)
+    boundary = found.group("boundary") if found else "boundary"
+    parts = []
+    for field in _MULTIPART_FIELD.finditer(text):
+        disposition = f'Content-Disposition: form-data; name="{field["name"]}"'
+        if field["file"] is not None:
+            file_name = PLACEHOLDER_FILE_NAME if field["file"] else ""
+            disposition += f'; filename="{file_name}"'
+        parts.append(f"--{boundary}\r\n{redact_secrets(disposition)}\r\n\r\n\r\n")
+    return "".join(parts) + f"--{boundary}--\r\n"
+
+
+def _obfuscate_base64(text: str, mime_type: str) -> str:
+    try:
+        data = base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        return PLACEHOLDER_BAD_BASE64
+    try:
+        decoded = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return PLACEHOLDER_BINARY_BODY
+    return base64.b64encode(obfuscate_body(decoded, mime_type, None).encode()).decode()
+
+
 def obfuscate_body(text: str, mime_type: str, encoding: str | None) -> str:
     """Return a body's text with its values replaced, as its media type allows.
 
     A JSON body (by media type, or because it starts like a JSON document)
-    is rewritten value by value, a form body pair by pair; any other body,
-    and a base64 one, is replaced whole.
+    is rewritten value by value, a form body pair by pair, a multipart body
+    keeps its field names; any other body is replaced whole. A base64 body
+    is decoded, obfuscated and encoded again; a binary one stays binary.
     """
     if not text:
         return text
 
     if encoding == "base64":
-        return PLACEHOLDER_BASE64_BODY
+        return _obfuscate_base64(text, mime_type)
 
     mime = mime_type.lower()
     if "json" in mime or text.lstrip()[:1] in _JSON_FIRST_CHARS:
@@ -182,6 +203,8 @@ def obfuscate_body(text: str, mime_type: str, encoding: str | None) -> str:
             return orjson.dumps(obfuscate_value(document)).decode()
     if "x-www-form-urlencoded" in mime:
         return _obfuscate_form(text)
+    if "multipart/form-data" in mime:
+        return _obfuscate_multipart(text, mime_type)
     return PLACEHOLDER_STRING
 
 
@@ -189,6 +212,8 @@ def obfuscate_authorization(value: str) -> str:
     """Keep an ``Authorization`` value's scheme and drop its credential."""
     scheme, _, credential = value.strip().partition(" ")
     if not credential:
+        if scheme.lower() in ("basic", "bearer"):
+            return scheme
         return PLACEHOLDER_JWT if is_jwt(scheme) else PLACEHOLDER_TOKEN
 
     scheme = redact_secrets(scheme)
@@ -207,9 +232,8 @@ def obfuscate_cookie_header(value: str) -> str:
         if not name and not has_value:
             continue
         name = redact_secrets(name)
-        pairs.append(
-            f"{name}={placeholder_string(cookie_value)}" if has_value else name
-        )
+        value_placeholder = placeholder_string(cookie_value.strip())
+        pairs.append(f"{name}={value_placeholder}" if has_value else name)
     return "; ".join(pairs)
 
 
@@ -347,7 +371,7 @@ def _obfuscate_form_params(params: Any) -> Any:
 
     result = _obfuscate_records(params, kept=("contentType",))
     for param in result:
-        if isinstance(param, dict) and isinstance(param.get("fileName"), str):
+        if isinstance(param, dict) and param.get("fileName"):
             param["fileName"] = PLACEHOLDER_FILE_NAME
     return result
 
@@ -417,6 +441,14 @@ def _obfuscate_akita(fields: Any) -> dict[str, Any]:
     return new
 
 
+def _is_timestamp(value: str) -> bool:
+    try:
+        datetime.fromisoformat(value)
+    except ValueError:
+        return False
+    return True
+
+
 def _route_of(witness: dict[str, Any]) -> str | None:
     fields = witness.get("_akita")
     if not isinstance(fields, dict):
@@ -433,8 +465,7 @@ def obfuscate_witness(witness: dict[str, Any]) -> dict[str, Any]:
         if key in ("request", "response"):
             new[key] = _obfuscate_message(value, route)
         elif key == "startedDateTime" and isinstance(value, str):
-            is_timestamp = _TIMESTAMP.fullmatch(value) is not None
-            new[key] = value if is_timestamp else PLACEHOLDERS["date-time"]
+            new[key] = value if _is_timestamp(value) else PLACEHOLDER_STRING
         elif key == "time" and isinstance(value, int | float):
             new[key] = value
         elif key == "timings" and isinstance(value, dict):

@@ -4,12 +4,15 @@ With the framework's route (Django's ``resolver_match.route``, such as
 ``api/articles/<slug:slug>/comments/<int:pk>``), the route says which parts
 of the path are parameters, and each gets a placeholder of its converter's
 kind (``<int:pk>`` becomes ``0``, ``<uuid:id>`` the fixed UUID). A regular
-expression route (``re_path``) is used the same way, group by group. Without
-a route, or when the path does not match it, every segment that has a data
-format (an integer, a UUID, a date, an email address...) is replaced by the
-placeholder of that format, the segments that path templating by heuristics
-turns into parameters; the other segments are literal words of the API and
-are kept, once checked for secrets.
+expression route (``re_path``) is used the same way, group by group.
+
+Without a route, or with one the model builder cannot use, the path is
+templated by the model builder's heuristics, so the same heuristics
+(``akita_model.paths``) decide: each segment that looks like an identifier
+is replaced by a placeholder that looks like one too, with the same kind and
+format; the other segments (the first one, ``api``, versions, words) are
+literal parts of the API and are kept, once checked for secrets, because
+the heuristics also count how many distinct words a position shows.
 """
 
 from __future__ import annotations
@@ -20,6 +23,8 @@ from urllib.parse import quote, unquote
 
 from akita_daemon.redact import redact_secrets
 from akita_model.formats import PLACEHOLDERS, detect_format
+from akita_model.paths import is_protected, looks_like_id, route_tokens
+from akita_model.scalars import INTEGER, NUMBER, value_kind
 
 # Each Django path converter: the pattern of its values, and the placeholder
 # that keeps its kind (and matches that pattern).
@@ -40,6 +45,11 @@ _CONVERTER_TOKEN = re.compile(r"(?<!\?P)<(?:(?P<converter>\w+):)?(?P<name>\w+)>"
 # A caret or dollar that anchors, not one that negates a class or is escaped.
 _ANCHORS = re.compile(r"(?<![\[\\])\^|(?<!\\)\$|\\Z")
 
+# Identifiers by heuristics: a number ("1e100000" is hex and a number) and a
+# string with no format ("a0000000" is hex).
+_NUMBER_ID = "1e100000"
+_STRING_ID = "a0000000"
+
 _SEGMENT_SAFE = "@:!$&'()*+,;=-._~"
 
 
@@ -52,6 +62,12 @@ def _placeholder_for(value: str, default: str) -> str:
     if data_format is None or data_format == "uri":
         return default
     return _quote(PLACEHOLDERS[data_format])
+
+
+@lru_cache(maxsize=1024)
+def _is_usable(route: str) -> bool:
+    """Tell whether the model builder templates paths by this route."""
+    return route_tokens(route) is not None
 
 
 @lru_cache(maxsize=1024)
@@ -120,16 +136,35 @@ def _replace_by_route(path: str, route: str) -> str | None:
     return "".join(pieces)
 
 
-def _replace_by_format(path: str) -> str:
+def id_placeholder(segment: str) -> str:
+    """Return a placeholder that templating by heuristics takes as ``segment``.
+
+    It looks like an identifier too, and has the same kind (integer, number,
+    string) and format, so the parameter's schema is the same.
+    """
+    kind, data_format = value_kind(segment)
+    if kind == INTEGER:
+        return "0"
+    if kind == NUMBER:
+        return _NUMBER_ID
+    if data_format and looks_like_id(PLACEHOLDERS[data_format]):
+        return PLACEHOLDERS[data_format]
+    return _STRING_ID
+
+
+def _replace_by_heuristics(path: str) -> str:
     segments = path.split("/")
+    is_first = True
     for index, segment in enumerate(segments):
         if not segment:
             continue
-        data_format = detect_format(unquote(segment))
-        if data_format is None:
+        decoded = unquote(segment)
+        if is_first or is_protected(decoded) or not looks_like_id(decoded):
+            # Never a parameter for the model: a word of the API, kept.
             segments[index] = redact_secrets(segment)
         else:
-            segments[index] = _quote(PLACEHOLDERS[data_format])
+            segments[index] = _quote(id_placeholder(decoded))
+        is_first = False
     return "/".join(segments)
 
 
@@ -143,8 +178,8 @@ def replace_path_parameters(path: str, route: str | None) -> str:
     Returns:
         The path with the same template and no parameter values.
     """
-    if route:
+    if route and _is_usable(route):
         replaced = _replace_by_route(path, route)
         if replaced is not None:
             return replaced
-    return _replace_by_format(path)
+    return _replace_by_heuristics(path)
