@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 from collections.abc import AsyncIterator
 from typing import Any, cast
 
@@ -147,6 +148,7 @@ def build_app(daemon: Daemon, extra_lifespan: Any = None) -> Starlette:
                 "name": daemon.settings.name,
                 "version": __version__,
                 "mode": "console" if daemon.settings.console_mode else "local",
+                "pid": os.getpid(),
             }
         )
 
