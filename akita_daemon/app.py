@@ -24,7 +24,7 @@ from starlette.routing import Route
 
 from akita_daemon.daemon import Daemon, TraceBufferFull
 from akita_daemon.errors import RequestError, TraceConflict
-from akita_daemon.ingest import parse_event_batch, parse_registration
+from akita_daemon.ingest import parse_registration
 from akita_daemon.traces import Trace
 from akita_model import __version__
 
@@ -51,11 +51,11 @@ def _is_json_content_type(value: str) -> bool:
     )
 
 
-async def read_json(request: Request, limit: int) -> Any:
-    """Read a request's JSON body, refusing the wrong type or too many bytes.
+async def read_body(request: Request, limit: int) -> bytes:
+    """Read a request's body, refusing a type not JSON or too many bytes.
 
     Raises:
-        RequestError: 415, 413 or 400, with a message naming the problem.
+        RequestError: 415 or 413, with a message naming the problem.
     """
     content_type = request.headers.get("content-type", "")
     if not _is_json_content_type(content_type):
@@ -84,9 +84,18 @@ async def read_json(request: Request, limit: int) -> Any:
                 413,
             )
         chunks.append(chunk)
+    return b"".join(chunks)
 
+
+async def read_json(request: Request, limit: int) -> Any:
+    """Read and parse a request's JSON body.
+
+    Raises:
+        RequestError: 415, 413 or 400, with a message naming the problem.
+    """
+    body = await read_body(request, limit)
     try:
-        return orjson.loads(b"".join(chunks))
+        return orjson.loads(body)
     except orjson.JSONDecodeError as exc:
         raise RequestError(f"The request body is not valid JSON: {exc}.") from exc
 
@@ -126,9 +135,9 @@ def build_app(daemon: Daemon, extra_lifespan: Any = None) -> Starlette:
     async def events(request: Request) -> Response:
         service = request.path_params["service"]
         trace_name = request.path_params["trace_name"]
-        batch = parse_event_batch(await read_json(request, limit))
+        body = await read_body(request, limit)
         try:
-            trace = await daemon.ingest(service, trace_name, batch)
+            trace, batch = await daemon.ingest(service, trace_name, body)
         except TraceBufferFull as exc:
             return _error(
                 422,
@@ -137,7 +146,7 @@ def build_app(daemon: Daemon, extra_lifespan: Any = None) -> Starlette:
                 dropped_total=exc.trace.dropped,
             )
         return JSONResponse(
-            {"accepted": len(batch.witnesses), "trace_id": trace.trace_id},
+            {"accepted": batch.received, "trace_id": trace.trace_id},
             status_code=202,
         )
 

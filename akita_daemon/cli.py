@@ -107,6 +107,16 @@ def _parser(prog: str) -> argparse.ArgumentParser:
         help="first wait before retrying a failed upload; doubles each time (1)",
     )
     tuning.add_argument(
+        "--workers",
+        type=int,
+        default=0,
+        metavar="N",
+        help=(
+            "processes that obfuscate witnesses, for more throughput on "
+            "several cores (default: 0, in the server process)"
+        ),
+    )
+    tuning.add_argument(
         "--no-build",
         action="store_true",
         help="do not build models when traces end (keep the spool only)",
@@ -149,6 +159,11 @@ def settings_from(args: argparse.Namespace, environ: Mapping[str, str]) -> Setti
     ):
         check_positive(value, option)
 
+    if args.workers < 0:
+        raise ImproperlyConfigured(
+            f"--workers must be 0 or more, not {args.workers!r}."
+        )
+
     console_url, key_id, secret = console_settings(environ)
     return Settings(
         name=name,
@@ -166,6 +181,7 @@ def settings_from(args: argparse.Namespace, environ: Mapping[str, str]) -> Setti
         upload_backoff=args.upload_backoff,
         tick_interval=min(0.5, args.quiet_grace / 4),
         build_models=not args.no_build,
+        workers=args.workers,
     )
 
 

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
+import multiprocessing
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,7 @@ from typing import Any
 from akita_daemon import traces as states
 from akita_daemon.errors import TraceConflict, TraceNotFound
 from akita_daemon.finish import build_trace_model
-from akita_daemon.ingest import EventBatch, Registration, spool_lines
+from akita_daemon.ingest import PreparedBatch, Registration, prepare_batch
 from akita_daemon.naming import is_valid_trace_name, new_trace_id, new_trace_name
 from akita_daemon.settings import Settings
 from akita_daemon.spool import BufferFull, SpoolWriter, TraceSpool
@@ -67,6 +68,7 @@ class Daemon:
         self._writers: dict[str, SpoolWriter] = {}
         self._jobs: dict[str, asyncio.Task[None]] = {}
         self._tick_task: asyncio.Task[None] | None = None
+        self._workers: ProcessPoolExecutor | None = None
         # Console mode listens here: for services to poll, traces to upload.
         self.on_new_service: list[Callable[[Service], None]] = []
         self.on_trace_ended: list[Callable[[Trace], None]] = []
@@ -76,6 +78,10 @@ class Daemon:
     async def start(self) -> None:
         """Resume the traces kept in the data directory and start the tick."""
         self.settings.data_dir.mkdir(parents=True, exist_ok=True)
+        if self.settings.workers > 0:
+            self._workers = ProcessPoolExecutor(
+                self.settings.workers, mp_context=multiprocessing.get_context("spawn")
+            )
         started = now()
         for trace in self.folders.load_all():
             self.traces[trace.trace_id] = trace
@@ -97,6 +103,8 @@ class Daemon:
             await writer.drain()
             writer.spool.close()
         self._writers.clear()
+        if self._workers is not None:
+            self._workers.shutdown(wait=False, cancel_futures=True)
 
     async def _open_writer(self, trace: Trace) -> None:
         spool = TraceSpool(self.folders.folder(trace))
@@ -178,31 +186,38 @@ class Daemon:
             "it may have ended. Ask the daemon for the active traces again."
         )
 
+    async def _prepare(self, body: bytes, trace: Trace) -> PreparedBatch:
+        arguments = (body, trace.service, trace.name, trace.sampling_rate)
+        if self._workers is None:
+            return prepare_batch(*arguments)
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._workers, prepare_batch, *arguments)
+
     async def ingest(
-        self, service_name: str, trace_name: str, batch: EventBatch
-    ) -> Trace:
-        """Obfuscate a batch of witnesses and spool it durably.
+        self, service_name: str, trace_name: str, body: bytes
+    ) -> tuple[Trace, PreparedBatch]:
+        """Check, obfuscate and spool durably an events body.
 
         Raises:
             TraceNotFound: no such service or trace taking witnesses.
+            RequestError: the body is not a batch of witnesses.
             TraceBufferFull: the trace cannot hold the batch; it was dropped.
         """
         trace = self._trace_for_events(service_name, trace_name)
-        witnesses = batch.witnesses
-        if trace.sampling_rate < 1.0:
-            witnesses = [w for w in witnesses if random.random() < trace.sampling_rate]
+        batch = await self._prepare(body, trace)
 
-        if witnesses:
-            lines = spool_lines(witnesses, trace.service, batch.client_name, trace.name)
+        if batch.kept:
+            writer = self._writers.get(trace.trace_id)
+            if writer is None:
+                # The trace ended while the batch was being prepared.
+                raise TraceNotFound(f"Trace {trace.name!r} has just ended.")
             try:
-                await self._writers[trace.trace_id].write(lines)
+                await writer.write(batch.data, batch.kept)
             except BufferFull as exc:
                 trace.dropped += exc.dropped
                 raise TraceBufferFull(trace, exc.dropped) from exc
-        trace.record_events(
-            batch.client_name, len(witnesses), batch.no_more_events, now()
-        )
-        return trace
+        trace.record_events(batch.client_name, batch.kept, batch.no_more_events, now())
+        return trace, batch
 
     # Trace control.
 

@@ -33,6 +33,10 @@ class RequestError(DaemonError):
         if status_code is not None:
             self.status_code = status_code
 
+    def __reduce__(self) -> tuple[type[RequestError], tuple[str, int]]:
+        # Keep the status when the error crosses from a worker process.
+        return type(self), (self.message, self.status_code)
+
 
 class TraceNotFound(RequestError):
     """The service or trace named by a request does not exist."""

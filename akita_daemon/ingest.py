@@ -9,6 +9,7 @@ the original middleware sends ``null`` for what it does not know.
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass
 from typing import Any
 
@@ -141,6 +142,47 @@ def parse_event_batch(body: Any) -> EventBatch:
 
     witnesses = [_check_witness(i, witness) for i, witness in enumerate(events)]
     return EventBatch(client_name, witnesses, no_more_events)
+
+
+@dataclass(frozen=True)
+class PreparedBatch:
+    """A batch ready for the spool: obfuscated, labelled, one line each."""
+
+    client_name: str
+    no_more_events: bool
+    received: int
+    kept: int
+    data: bytes
+
+
+def prepare_batch(
+    body: bytes, service: str, trace_name: str, sampling_rate: float = 1.0
+) -> PreparedBatch:
+    """Parse, check, sample and obfuscate an events body.
+
+    This is the CPU-heavy part of ingest; it is pure, so the daemon can run
+    it in worker processes.
+
+    Raises:
+        RequestError: the body is not JSON or not a batch of HAR entries.
+    """
+    try:
+        document = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise RequestError(f"The request body is not valid JSON: {exc}.") from exc
+
+    batch = parse_event_batch(document)
+    witnesses = batch.witnesses
+    if sampling_rate < 1.0:
+        witnesses = [w for w in witnesses if random.random() < sampling_rate]
+    lines = spool_lines(witnesses, service, batch.client_name, trace_name)
+    return PreparedBatch(
+        batch.client_name,
+        batch.no_more_events,
+        len(batch.witnesses),
+        len(lines),
+        b"".join(lines),
+    )
 
 
 def spool_lines(

@@ -37,6 +37,7 @@ class Settings:
     upload_attempts: int = 8
     upload_backoff: float = 1.0
     build_models: bool = True
+    workers: int = 0
 
     @property
     def console_mode(self) -> bool:

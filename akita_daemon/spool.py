@@ -153,14 +153,13 @@ class SpoolWriter:
         self._queue: list[tuple[bytes, int, asyncio.Future[None]]] = []
         self._flusher: asyncio.Task[None] | None = None
 
-    async def write(self, lines: list[bytes]) -> None:
-        """Write lines (each ending in a newline); return once on disk."""
-        count = len(lines)
+    async def write(self, data: bytes, count: int) -> None:
+        """Write ``count`` whole lines; return once they are on disk."""
         if self.pending + count > self.capacity:
             raise BufferFull(count)
 
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._queue.append((b"".join(lines), count, future))
+        self._queue.append((data, count, future))
         self.pending += count
         if self._flusher is None or self._flusher.done():
             self._flusher = asyncio.create_task(self._flush_all())

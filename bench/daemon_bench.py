@@ -7,6 +7,7 @@ flush before it is acknowledged; the figure counts acknowledged witnesses
 only, and the spool is checked to hold them all.
 
     python bench/daemon_bench.py [--seconds 10] [--batch 100] [--connections 8]
+                                 [--workers 0]
 """
 
 from __future__ import annotations
@@ -100,10 +101,16 @@ def _client(url: str, batch: int, connections: int, seconds: float, out: Any) ->
 
 
 def _cpu_seconds(pid: int) -> float:
-    """Return the CPU time (user and system) a process has used so far."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-    ticks = int(fields[11]) + int(fields[12])
-    return ticks / os.sysconf("SC_CLK_TCK")
+    """Return the CPU time a process and its children have used so far."""
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rpartition(")")[2].split()
+        except OSError:
+            continue
+        if stat.parent.name == str(pid) or fields[1] == str(pid):
+            total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def main() -> int:
@@ -111,11 +118,19 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--batch", type=int, default=100)
     parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument(
+        "--workers", type=int, default=0, help="the daemon's --workers (0)"
+    )
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="akita-bench-") as scratch:
         daemon = DaemonProcess(
-            Path(scratch) / "data", "--no-build", "--trace-buffer", "1000000"
+            Path(scratch) / "data",
+            "--no-build",
+            "--trace-buffer",
+            "1000000",
+            "--workers",
+            str(args.workers),
         ).start()
         try:
             trace = daemon.start_trace("bench", name="bench-trace", hours=1)
@@ -140,7 +155,8 @@ def main() -> int:
     rate = acknowledged / elapsed
     print(
         f"{acknowledged} witnesses acknowledged in {elapsed:.1f} s over "
-        f"{args.connections} connections, batches of {args.batch}: "
+        f"{args.connections} connections, batches of {args.batch}, "
+        f"{args.workers} workers: "
         f"{rate:,.0f} witnesses/s (spool holds {spooled}); the daemon used "
         f"{daemon_cpu:.1f} CPU seconds, {acknowledged / daemon_cpu:,.0f} "
         "witnesses per CPU second"

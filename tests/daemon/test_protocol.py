@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 import threading
 import time
+from pathlib import Path
 
 import httpx
 
+from akita_daemon.ingest import spool_lines
 from akita_daemon.naming import TRACE_ID_PATTERN
 from tests.daemon.daemon_process import DaemonProcess, witness
 
@@ -318,3 +320,24 @@ def test_trace_ids_have_the_documented_shape(daemon: DaemonProcess) -> None:
 
     assert len(ids) == 5
     assert all(TRACE_ID_PATTERN.fullmatch(trace_id) for trace_id in ids)
+
+
+def test_worker_processes_give_the_same_answers(tmp_path: Path) -> None:
+    daemon = DaemonProcess(tmp_path / "data", "--workers", "1", "--no-build").start()
+    try:
+        trace = daemon.start_trace("workers", name="workers-trace")
+        raw = witness("/api/items/7", body='{"name": "Ada", "n": 3}')
+        accepted = _events(daemon, "workers", "workers-trace", [raw])
+        refused = _events(daemon, "workers", "workers-trace", [raw, "x"])
+    finally:
+        daemon.stop()
+
+    assert accepted.status_code == 202
+    assert refused.status_code == 400
+    assert refused.json() == {
+        "message": "trace_events[1] must be a HAR entry (a JSON object), not a string."
+    }
+    spool = tmp_path / "data" / "traces" / trace["trace_id"] / "witnesses.jsonl"
+    assert spool.read_bytes() == b"".join(
+        spool_lines([raw], "workers", "web-1", "workers-trace")
+    )

@@ -45,10 +45,12 @@ def test_the_writer_group_commits_and_refuses_what_does_not_fit(
     writer = SpoolWriter(spool, capacity=10)
 
     async def scenario() -> int:
-        lines = [b'{"n": %d}\n' % n for n in range(4)]
-        await asyncio.gather(writer.write(lines[:2]), writer.write(lines[2:]))
+        await asyncio.gather(
+            writer.write(b'{"n": 0}\n{"n": 1}\n', 2),
+            writer.write(b'{"n": 2}\n{"n": 3}\n', 2),
+        )
         with pytest.raises(BufferFull) as refused:
-            await writer.write([b"{}\n"] * 11)
+            await writer.write(b"{}\n" * 11, 11)
         return refused.value.dropped
 
     dropped = asyncio.run(scenario())
