@@ -4,24 +4,25 @@ Obfuscation runs on every witness before the daemon writes it or sends it
 anywhere. It keeps what the model is made of (methods, path templates, keys,
 structure, JSON types, data formats, status codes, media types, timings,
 sizes, the names and schemes of credentials) and drops what identifies
-people or opens doors (the values):
+people or opens doors (the values). It reads a witness the way the model
+builder does, so that the model of an obfuscated trace is the model of the
+raw one:
 
 - a string becomes the placeholder of its format (``akita_model.formats``):
   a UUID the fixed UUID, an email address ``user@example.com``, a timestamp
-  a fixed one, an integer written as a string ``"0"``; any other non-empty
-  string becomes ``"string"``; numbers become zero (``0`` or ``0.0``),
+  a fixed one, an integer written as a string ``"0"``, a number written as a
+  string ``"0.0"``; ``"true"`` and ``"false"`` stay; any other non-empty
+  string becomes ``"string"``; JSON numbers become ``0`` or ``0.0``,
   booleans and null are kept;
-- JSON bodies and form bodies are rewritten value by value; other bodies are
-  replaced whole;
+- JSON bodies and form bodies are rewritten value by value, multipart bodies
+  keep their field names and which fields are files; other bodies are
+  replaced whole; a base64 body is decoded, obfuscated and encoded again, and
+  a binary one stays binary;
 - query values, header values and cookie values become placeholders, but
   ``Authorization`` keeps its scheme (``Bearer``, ``Basic``, ``Token``...),
   a JWT becomes a fixed placeholder JWT, and a few harmless headers such as
   ``Content-Type`` keep their values;
-- path segments that are parameters become placeholders: when the witness
-  carries its framework route (``_akita.route``), the route says which
-  segments are parameters and each gets a placeholder of its converter's
-  kind; without a route, segments with a data format are replaced, so that
-  path templating by heuristics sees the same template;
+- path parameters become placeholders (see :mod:`akita_daemon.routes`);
 - every string kept as it is goes through :func:`redact.redact_secrets`.
 
 Anything this module does not know is obfuscated value by value, so a new
