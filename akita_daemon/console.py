@@ -15,7 +15,7 @@ import asyncio
 import hashlib
 import logging
 import zlib
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Coroutine, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -115,7 +115,7 @@ class ConsoleLink:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.http.aclose()
 
-    def _spawn(self, job: Any, name: str) -> None:
+    def _spawn(self, job: Coroutine[Any, Any, None], name: str) -> None:
         task = asyncio.create_task(job, name=f"akita-console-{name}")
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)

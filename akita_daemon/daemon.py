@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import multiprocessing
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -344,7 +344,7 @@ class Daemon:
             trace.witnesses,
         )
 
-    def _run_job(self, trace: Trace, job: Any) -> None:
+    def _run_job(self, trace: Trace, job: Coroutine[Any, Any, None]) -> None:
         task = asyncio.create_task(job, name=f"akita-{trace.trace_id}")
         self._jobs[trace.trace_id] = task
         task.add_done_callback(lambda _: self._jobs.pop(trace.trace_id, None))
