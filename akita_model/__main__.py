@@ -4,4 +4,6 @@ import sys
 
 from akita_model.cli import main
 
-sys.exit(main())
+# Guarded: worker processes of a parallel build import this module again.
+if __name__ == "__main__":
+    sys.exit(main())

@@ -18,6 +18,12 @@ from typing import Any
 from akita_model.builder import build_summary
 from akita_model.errors import OutputError
 from akita_model.openapi import dump_openapi, to_openapi
+from akita_model.parallel import (
+    MIN_PARALLEL_BYTES,
+    build_parallel,
+    can_split,
+    default_jobs,
+)
 from akita_model.reader import Problem, TraceReader, read_trace
 from akita_model.witness import Witness
 
@@ -75,6 +81,16 @@ def count_endpoints(document: dict[str, Any]) -> int:
     return sum(len(item) for item in document.get("paths", {}).values())
 
 
+def _total_bytes(paths: Sequence[str | os.PathLike[str]]) -> int:
+    total = 0
+    for path in paths:
+        try:
+            total += Path(path).stat().st_size
+        except OSError:
+            continue
+    return total
+
+
 def build_files(
     paths: Sequence[str | os.PathLike[str]],
     *,
@@ -82,6 +98,7 @@ def build_files(
     model_path: str | os.PathLike[str] | None = None,
     html_path: str | os.PathLike[str] | None = None,
     progress: Progress | None = None,
+    jobs: int | None = None,
 ) -> BuildResult:
     """Build the API model of trace files and write the files asked for.
 
@@ -92,18 +109,34 @@ def build_files(
         model_path: where to write the model; JSON if it ends in ``.json``.
         html_path: where to write the HTML report.
         progress: called with the number of witnesses read, now and then.
+        jobs: processes to summarise large JSONL traces in; None uses the
+            CPUs available (at most ``parallel.MAX_JOBS``), 1 one process.
+            The model is the same whatever the number.
 
     Raises:
         TraceError: a trace is missing or cannot be read.
         OutputError: a file cannot be written.
     """
-    reader = read_trace(paths)
-    summary = build_summary(_with_progress(reader, progress), service=service)
-    summary.skipped.update(reader.skipped)
+    jobs = default_jobs() if jobs is None else max(1, jobs)
+    if jobs > 1 and _total_bytes(paths) >= MIN_PARALLEL_BYTES and can_split(paths):
+        built = build_parallel(paths, service, jobs)
+        summary, witnesses, problems = built.summary, built.witnesses, built.problems
+        skipped = dict(summary.skipped)
+        if progress is not None:
+            progress(witnesses)
+    else:
+        reader = read_trace(paths)
+        summary = build_summary(_with_progress(reader, progress), service=service)
+        summary.skipped.update(reader.skipped)
+        witnesses, problems, skipped = (
+            reader.witnesses,
+            tuple(reader.problems),
+            dict(reader.skipped),
+        )
     document = to_openapi(summary)
 
     warnings: list[str] = []
-    if reader.witnesses == 0:
+    if witnesses == 0:
         warnings.append(
             "The trace has no witnesses, so the model has no endpoints; "
             "check that the right trace was given."
@@ -121,14 +154,12 @@ def build_files(
         _write(html_path, render_report(document), "report")
 
     endpoints = count_endpoints(document)
-    logger.info(
-        "built a model of %d endpoints from %d witnesses", endpoints, reader.witnesses
-    )
+    logger.info("built a model of %d endpoints from %d witnesses", endpoints, witnesses)
     return BuildResult(
         openapi=document,
-        witnesses=reader.witnesses,
-        skipped=dict(sorted(reader.skipped.items())),
+        witnesses=witnesses,
+        skipped=dict(sorted(skipped.items())),
         endpoints=endpoints,
-        problems=tuple(reader.problems),
+        problems=problems,
         warnings=tuple(warnings),
     )

@@ -38,7 +38,7 @@ class Summary:
         self.heuristic: dict[OperationKey, OperationState] = {}
         self.schemes: dict[str, SchemeState] = {}
         self._route_cache: dict[str, Tokens | None] = {}
-        self._canonical_headers: dict[str, str] = {}
+        self._header_keys: dict[str, str] = {}
         self._header_kinds: dict[str, str] = {}
 
     def _route(self, route: str) -> Tokens | None:
@@ -72,11 +72,11 @@ class Summary:
         if tokens is not None:
             operations = self.routed
         else:
-            operations = self.heuristic
             segments = split_path(witness.path)
             tokens, has_collapsed = self.trie.template(segments)
             if has_collapsed:
                 self._normalise()
+            operations = self.heuristic
             path_values = [
                 (index, segments[index])
                 for index, token in enumerate(tokens)
@@ -87,7 +87,7 @@ class Summary:
         state = operations.get(key)
         if state is None:
             state = operations[key] = OperationState()
-        state.add(witness, auth, path_values, self._canonical_headers)
+        state.add(witness, auth, path_values, self._header_keys)
 
     def _trim_services(self) -> None:
         for name in sorted(self.services)[MAX_SERVICES:]:

@@ -19,6 +19,8 @@ from akita_model.build import BuildResult, Progress, build_files
 from akita_model.errors import ModelError
 
 LARGE_INPUT_BYTES = 50 * 1024 * 1024
+TERMINAL_PROGRESS_BYTES = 1024 * 1024
+PLAIN_PROGRESS_EVERY = 100_000
 
 
 def _parser(prog: str) -> argparse.ArgumentParser:
@@ -46,7 +48,24 @@ def _parser(prog: str) -> argparse.ArgumentParser:
     build.add_argument(
         "--service", metavar="NAME", help="the API's name (default: from the trace)"
     )
+    build.add_argument(
+        "--jobs",
+        type=_positive,
+        metavar="N",
+        help="processes for large JSONL traces (default: the CPUs, at most 4); "
+        "the model is the same whatever the number",
+    )
     return parser
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not 1 or more")
+    return value
 
 
 def _input_bytes(paths: list[str]) -> int:
@@ -60,21 +79,37 @@ def _input_bytes(paths: list[str]) -> int:
 
 
 @contextmanager
-def _progress(paths: list[str]) -> Iterator[Progress | None]:
-    if not (sys.stderr.isatty() or _input_bytes(paths) >= LARGE_INPUT_BYTES):
-        yield None
+def _progress(paths: list[str], prog: str) -> Iterator[Progress | None]:
+    size = _input_bytes(paths)
+    if sys.stderr.isatty() and size >= TERMINAL_PROGRESS_BYTES:
+        with _rich_progress() as update:
+            yield update
         return
+    if size >= LARGE_INPUT_BYTES:
+        # Not a terminal (a CI log): a plain line now and then.
+        printed = [0]
 
+        def report(count: int) -> None:
+            if count - printed[0] >= PLAIN_PROGRESS_EVERY:
+                printed[0] = count
+                print(f"{prog}: read {count:,} witnesses so far", file=sys.stderr)
+
+        yield report
+        return
+    yield None
+
+
+@contextmanager
+def _rich_progress() -> Iterator[Progress]:
     from rich.console import Console
     from rich.progress import Progress as RichProgress
     from rich.progress import SpinnerColumn, TextColumn, TimeElapsedColumn
 
-    console = Console(stderr=True)
     with RichProgress(
         SpinnerColumn(),
         TextColumn("reading witnesses: {task.completed:,.0f}"),
         TimeElapsedColumn(),
-        console=console,
+        console=Console(stderr=True),
         transient=True,
     ) as bar:
         task = bar.add_task("read", total=None)
@@ -105,13 +140,14 @@ def summary_line(result: BuildResult, model_path: str) -> str:
 
 def _build(args: argparse.Namespace, prog: str) -> int:
     try:
-        with _progress(args.traces) as progress:
+        with _progress(args.traces, prog) as progress:
             result = build_files(
                 args.traces,
                 service=args.service,
                 model_path=args.output,
                 html_path=args.html,
                 progress=progress,
+                jobs=args.jobs,
             )
     except ModelError as exc:
         print(f"{prog}: error: {exc}", file=sys.stderr)

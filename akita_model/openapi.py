@@ -117,7 +117,7 @@ def _parameters(tokens: Tokens, state: OperationState) -> list[dict[str, Any]]:
             parameter = parameter_set.parameters[name]
             parameters.append(
                 {
-                    "name": name,
+                    "name": parameter.spelling or name,
                     "in": location,
                     "required": parameter.count == state.count,
                     "schema": parameter.schema(),

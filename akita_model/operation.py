@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from akita_model.auth import MAX_CACHED_NAMES, AuthFindings, canonical_header_name
+from akita_model.auth import MAX_CACHED_NAMES, AuthFindings
 from akita_model.params import ParameterSet, is_noise_cookie, is_noise_header
 from akita_model.scalars import ScalarState
 from akita_model.schema import BodySchema
@@ -152,13 +152,13 @@ class OperationState:
         witness: Witness,
         auth: AuthFindings,
         path_values: list[tuple[int, str]],
-        canonical_header: dict[str, str],
+        header_keys: dict[str, str],
     ) -> None:
         """Learn one witness.
 
         ``path_values`` are the (position, segment) pairs of the path's
-        heuristic parameters; ``canonical_header`` caches header names in
-        canonical case ("" for noise).
+        heuristic parameters; ``header_keys`` caches header names in
+        lowercase ("" for noise).
         """
         self.count += 1
         started = witness.started
@@ -177,7 +177,7 @@ class OperationState:
                 state = self.path_values[index] = ScalarState()
             state.add(value)
 
-        self._add_parameters(witness, auth, canonical_header)
+        self._add_parameters(witness, auth, header_keys)
 
         if witness.request_body is not None:
             self.request_body_count += 1
@@ -190,7 +190,7 @@ class OperationState:
         self.security.add(auth.schemes)
 
     def _add_parameters(
-        self, witness: Witness, auth: AuthFindings, canonical_header: dict[str, str]
+        self, witness: Witness, auth: AuthFindings, header_keys: dict[str, str]
     ) -> None:
         if witness.query:
             excluded = auth.query
@@ -199,19 +199,16 @@ class OperationState:
         headers = []
         excluded = auth.headers
         for name, value in witness.request_headers:
-            canonical = canonical_header.get(name)
-            if canonical is None:
-                if len(canonical_header) > MAX_CACHED_NAMES:
-                    canonical_header.clear()
+            key = header_keys.get(name)
+            if key is None:
+                if len(header_keys) > MAX_CACHED_NAMES:
+                    header_keys.clear()
                 lower = name.lower()
-                canonical = (
-                    "" if is_noise_header(lower) else canonical_header_name(lower)
-                )
-                canonical_header[name] = canonical
-            if canonical and (not excluded or name.lower() not in excluded):
-                headers.append((canonical, value))
+                key = header_keys[name] = "" if is_noise_header(lower) else lower
+            if key and key not in excluded:
+                headers.append((key, value, name))
         if headers:
-            self.headers.add(headers)
+            self.headers.add_spelled(headers)
 
         if witness.cookies:
             excluded = auth.cookies

@@ -84,18 +84,28 @@ def is_noise_cookie(name: str) -> bool:
 class ParameterState:
     """One parameter: how often it came, repeated or not, and its values."""
 
-    __slots__ = ("count", "is_repeated", "values")
+    __slots__ = ("count", "is_repeated", "values", "spelling")
 
     def __init__(self) -> None:
         self.count = 0
         self.is_repeated = False
         self.values = ScalarState()
+        # For case-insensitive names (headers): the smallest spelling seen,
+        # which does not depend on the order of the witnesses.
+        self.spelling: str | None = None
+
+    def respell(self, spelling: str) -> None:
+        """Learn one more spelling of the name."""
+        if self.spelling is None or spelling < self.spelling:
+            self.spelling = spelling
 
     def merge(self, other: ParameterState) -> None:
         """Learn everything ``other`` learnt."""
         self.count += other.count
         self.is_repeated = self.is_repeated or other.is_repeated
         self.values.merge(other.values)
+        if other.spelling is not None:
+            self.respell(other.spelling)
 
     def schema(self) -> dict[str, Any]:
         """Return the parameter's JSON Schema."""
@@ -129,6 +139,15 @@ class ParameterSet:
             state.values.add(value)
         if len(parameters) > MAX_PARAMETERS:
             self._trim()
+
+    def add_spelled(self, items: list[tuple[str, str, str]]) -> None:
+        """Learn (key, value, spelling) triples of case-insensitive names."""
+        self.add([(key, value) for key, value, _ in items])
+        parameters = self.parameters
+        for key, _, spelling in items:
+            state = parameters.get(key)
+            if state is not None:
+                state.respell(spelling)
 
     def _trim(self) -> None:
         for name in sorted(self.parameters)[MAX_PARAMETERS:]:

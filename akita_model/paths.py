@@ -25,7 +25,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import quote, unquote
 
 COLLAPSE_AT = 20
 MAX_SEGMENTS = 32
@@ -54,6 +54,9 @@ _INTEGER_PATTERNS = frozenset(
     {r"\d+", r"[0-9]+", r"\d*", r"[0-9]*", r"-?\d+", r"[-]?\d+"}
 )
 _REPEAT = re.compile(r"\{\d+(,\d*)?\}")
+# Characters a path segment keeps as they are; others, braces among them,
+# are percent-encoded so that a literal never reads as a parameter.
+_PATH_SAFE = "-._~!$&'()*+,;=:@"
 _REGEX_LEFTOVER = re.compile(r"[()\[\]*+?|\\]")
 
 
@@ -232,7 +235,10 @@ def template_string(tokens: Tokens) -> str:
     """Return the OpenAPI path of template tokens (``/users/{user_id}``)."""
     names = iter(template_names(tokens))
     parts = [
-        token if isinstance(token, str) else "{" + next(names) + "}" for token in tokens
+        quote(token, safe=_PATH_SAFE)
+        if isinstance(token, str)
+        else "{" + next(names) + "}"
+        for token in tokens
     ]
     return "/" + "/".join(parts)
 
@@ -279,14 +285,17 @@ class PathTrie:
             literals = self._literals.setdefault(prefix, set())
             literals.add(segment)
             if len(literals) >= COLLAPSE_AT:
+                # Longer prefixes under this one meet now: re-key them before
+                # the rest of the path is learnt.
                 self._collapse(prefix)
+                self.normalise()
                 has_collapsed = True
                 tokens.append(None)
                 continue
             tokens.append(segment)
         if has_collapsed:
-            self.normalise()
-        return tuple(tokens), has_collapsed
+            return self.canonical(tuple(tokens)), True
+        return tuple(tokens), False
 
     def _collapse(self, prefix: tuple[str | None, ...]) -> None:
         self._collapsed.add(prefix)

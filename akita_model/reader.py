@@ -18,9 +18,10 @@ import os
 import zlib
 from collections import Counter
 from collections.abc import Iterable, Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, cast
 
 import ijson
 import orjson
@@ -68,22 +69,11 @@ class TraceReader:
         self.witnesses = 0
         self.skipped: Counter[str] = Counter()
         self.problems: list[Problem] = []
-        self.bytes_read = 0
+        self._range: tuple[int, int, int] | None = None
 
     def __iter__(self) -> Iterator[Witness]:
         for path in self.paths:
             yield from self._read_file(path)
-
-    @property
-    def total_bytes(self) -> int:
-        """Return the summed size of the trace files, for progress bars."""
-        total = 0
-        for path in self.paths:
-            try:
-                total += path.stat().st_size
-            except OSError:
-                continue
-        return total
 
     def _skip(self, path: Path, line: int, error: EntryError, is_har: bool) -> None:
         self.skipped[error.reason] += 1
@@ -92,9 +82,9 @@ class TraceReader:
                 Problem(str(path), line, error.reason, str(error), is_har)
             )
 
-    def _open(self, path: Path) -> IO[bytes]:
+    def _open(self, path: Path, stack: ExitStack) -> IO[bytes]:
         try:
-            raw = path.open("rb")
+            raw = stack.enter_context(path.open("rb"))
         except FileNotFoundError:
             raise TraceError(
                 f"The trace {str(path)!r} does not exist; check the path."
@@ -108,18 +98,24 @@ class TraceReader:
                 f"The trace {str(path)!r} cannot be read: {exc.strerror}."
             ) from None
 
-        magic = raw.peek(2)[:2] if hasattr(raw, "peek") else b""
-        if magic == _GZIP_MAGIC:
-            return gzip.GzipFile(fileobj=raw, mode="rb")  # type: ignore[return-value]
+        if raw.peek(2)[:2] == _GZIP_MAGIC:
+            return cast(
+                IO[bytes], stack.enter_context(gzip.GzipFile(fileobj=raw, mode="rb"))
+            )
         return raw
 
     def _read_file(self, path: Path) -> Iterator[Witness]:
         name = path.name.lower()
         is_har = name.endswith(".har") or name.endswith(".har.gz")
-        with self._open(path) as stream:
+        with ExitStack() as stack:
+            stream = self._open(path, stack)
             try:
                 if is_har:
                     yield from self._read_har(path, stream)
+                elif self._range is not None:
+                    start, end, first_line = self._range
+                    stream.seek(start)
+                    yield from self._read_jsonl(path, stream, first_line, end - start)
                 else:
                     yield from self._read_jsonl(path, stream)
             except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
@@ -138,11 +134,23 @@ class TraceReader:
                 ) from None
         logger.debug("read %s", path)
 
-    def _read_jsonl(self, path: Path, stream: IO[bytes]) -> Iterator[Witness]:
-        line_number = 0
+    def _read_jsonl(
+        self,
+        path: Path,
+        stream: IO[bytes],
+        first_line: int = 1,
+        size: int | None = None,
+    ) -> Iterator[Witness]:
+        line_number = first_line - 1
+        remaining = size
         for line in stream:
+            if remaining is not None:
+                # A range ends with the last line that starts inside it.
+                if remaining <= 0:
+                    break
+                remaining -= len(line)
             line_number += 1
-            if not line.strip():
+            if line.isspace():
                 continue
             try:
                 entry = orjson.loads(line)
@@ -192,6 +200,19 @@ class TraceReader:
                 EntryError("not-json", "The HAR document is not valid JSON here."),
                 True,
             )
+
+
+def read_trace_range(
+    path: str | os.PathLike[str], start: int, end: int, first_line: int
+) -> TraceReader:
+    """Return a reader of the JSONL lines that start in ``[start, end)``.
+
+    ``start`` is the offset of a line's first byte and ``first_line`` that
+    line's number, so that problems name the right lines.
+    """
+    reader = TraceReader([path])
+    reader._range = (start, end, first_line)
+    return reader
 
 
 def read_trace(paths: Iterable[str | os.PathLike[str]]) -> TraceReader:

@@ -8,7 +8,8 @@ lets only the report's own inline style and script run and forbids every
 network request. The page is deterministic: the same document gives the
 same bytes.
 
-Exceptions: ``ReportError`` (a ``ValueError``), drawn in ``report_view``.
+Exceptions: ``ReportError``, an ``akita_model.errors.ModelError``, drawn in
+``report_view``.
 """
 
 from __future__ import annotations

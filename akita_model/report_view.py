@@ -8,9 +8,9 @@ details shown when a row is expanded. The templates only lay these out.
 Optional fields may be missing (a document written by another tool has no
 ``x-akita-*`` fields); a field of the wrong shape is an error that names it.
 
-Exceptions::
+Exceptions, under the package's own (``akita_model.errors``)::
 
-    ValueError
+    ModelError
      └── ReportError   the document cannot be shown (a field has the wrong
                        shape); the message names the field and the value
 """
@@ -24,6 +24,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from akita_model.errors import ModelError
 from akita_model.report_histogram import Histogram, format_ms, layout_histogram
 
 logger = logging.getLogger(__name__)
@@ -37,7 +38,7 @@ NO_AUTH = "(none)"
 _INFINITY_SPELLINGS = frozenset({".inf", "inf", "+inf", "infinity", "+infinity"})
 
 
-class ReportError(ValueError):
+class ReportError(ModelError):
     """The document has a field of a shape the report cannot show."""
 
 

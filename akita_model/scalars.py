@@ -10,6 +10,7 @@ a few fields whatever the number of values, and two states merge.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Any
 
 from akita_model.formats import detect_format
@@ -27,8 +28,12 @@ _NO_STRING: str | None = None
 _MIXED = ""
 
 
+@lru_cache(maxsize=16384)
 def value_kind(value: str) -> tuple[int, str | None]:
-    """Return the kind bit of a text value and, for a string, its format."""
+    """Return the kind bit of a text value and, for a string, its format.
+
+    Memoised: parameter values repeat, and the function is pure.
+    """
     if _INTEGER.fullmatch(value):
         return INTEGER, None
     if value == "true" or value == "false":

@@ -211,6 +211,16 @@ class BodySchema:
             return
         self._builder.add_object(value)
 
+    def __getstate__(self) -> dict[str, Any]:
+        # GenSON's node classes are made at run time and do not pickle; the
+        # schema they learnt does, and learning it again gives the same.
+        return {"schema": self.to_internal() if len(self._builder) else None}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__()  # type: ignore[misc]
+        if state["schema"] is not None:
+            self._builder.add_schema(state["schema"])
+
     def merge(self, other: BodySchema) -> None:
         """Learn everything ``other`` learnt."""
         if len(other._builder):

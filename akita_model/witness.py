@@ -13,7 +13,7 @@ import binascii
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NoReturn
 from urllib.parse import parse_qsl
 
 import orjson
@@ -105,15 +105,23 @@ class Witness:
     is_truncated: bool = False
 
 
-def _field(container: Any, name: str, where: str) -> Any:
-    if not isinstance(container, dict):
-        raise EntryError("not-an-entry", f"The {where} is not a JSON object.")
-    try:
-        return container[name]
-    except KeyError:
-        raise EntryError(
-            "missing-field", f"The entry has no {where}.{name} field."
-        ) from None
+_FIELD_PATHS = {
+    "method": "request.method",
+    "url": "request.url",
+    "status": "response.status",
+    "startedDateTime": "startedDateTime",
+}
+
+
+def _missing(request: Any, response: Any) -> NoReturn:
+    for name, value in (("request", request), ("response", response)):
+        if value is None:
+            raise EntryError("missing-field", f"The entry has no {name} field.")
+        if type(value) is not dict:
+            raise EntryError(
+                "not-an-entry", f"The entry's {name} is not a JSON object."
+            )
+    raise EntryError("not-an-entry", "The entry is not a HAR entry.")
 
 
 def _pairs(items: Any, where: str) -> Pairs:
@@ -261,12 +269,18 @@ def parse_entry(entry: Any) -> Witness:
         raise EntryError("not-an-entry", "The JSON value is not an object.")
 
     akita = _parse_akita(entry)
-    request = _field(entry, "request", "entry")
-    response = _field(entry, "response", "entry")
-    method = _field(request, "method", "request")
-    url = _field(request, "url", "request")
-    status = _field(response, "status", "response")
-    started = _parse_started(_field(entry, "startedDateTime", "entry"))
+    request: Any = entry.get("request")
+    response: Any = entry.get("response")
+    if type(request) is not dict or type(response) is not dict:
+        _missing(request, response)
+    try:
+        method = request["method"]
+        url = request["url"]
+        status = response["status"]
+        started = _parse_started(entry["startedDateTime"])
+    except KeyError as missing:
+        where = _FIELD_PATHS.get(missing.args[0], missing.args[0])
+        raise EntryError("missing-field", f"The entry has no {where} field.") from None
     if not isinstance(method, str) or not method:
         raise EntryError("bad-field", f"The request method {method!r} is not a name.")
     if (
@@ -332,10 +346,10 @@ def parse_entry(entry: Any) -> Witness:
         response_body=response_body,
         started=started,
         elapsed_ms=elapsed_ms,
-        route=_optional_str(akita.get("route")),
-        service=_optional_str(akita.get("service")),
-        middleware=_optional_str(akita.get("middleware")),
-        trace=_optional_str(akita.get("trace")),
+        route=_optional_str(akita.get("route")) if akita else None,
+        service=_optional_str(akita.get("service")) if akita else None,
+        middleware=_optional_str(akita.get("middleware")) if akita else None,
+        trace=_optional_str(akita.get("trace")) if akita else None,
         is_obfuscated=akita.get("obfuscated") is True,
         is_truncated=is_truncated,
     )

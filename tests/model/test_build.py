@@ -9,8 +9,10 @@ import pytest
 import yaml
 from openapi_spec_validator import validate
 
+from akita_model import build as build_module
 from akita_model.build import build_files
 from akita_model.errors import OutputError, TraceError
+from akita_model.parallel import split_ranges
 
 from .har import FIXTURES, make_entry, write_trace
 
@@ -100,3 +102,49 @@ def test_an_unwritable_model_is_an_output_error(tmp_path: Path) -> None:
     assert str(caught.value).startswith(
         f"The model cannot be written to {str(target)!r}: "
     )
+
+
+def test_a_parallel_build_gives_the_same_bytes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lines = (FIXTURES / "shop.jsonl").read_text(encoding="utf-8").splitlines()
+    lines[3] = "{broken"
+    lines[70] = "[]"
+    trace = tmp_path / "trace.jsonl"
+    trace.write_text("\n".join(lines * 3) + "\n", encoding="utf-8")
+    monkeypatch.setattr(build_module, "MIN_PARALLEL_BYTES", 0)
+    single, parallel = tmp_path / "single.yaml", tmp_path / "parallel.yaml"
+
+    one = build_files([trace], model_path=single, jobs=1)
+    two = build_files([trace], model_path=parallel, jobs=3)
+
+    assert parallel.read_bytes() == single.read_bytes()
+    assert two.witnesses == one.witnesses == 294
+    assert two.skipped == one.skipped == {"not-an-entry": 3, "not-json": 3}
+    assert [(p.line, p.reason) for p in two.problems] == [
+        (4, "not-json"),
+        (71, "not-an-entry"),
+        (104, "not-json"),
+        (171, "not-an-entry"),
+        (204, "not-json"),
+        (271, "not-an-entry"),
+    ]
+    assert two.problems == one.problems
+
+
+def test_split_ranges_cover_every_line_once(tmp_path: Path) -> None:
+    trace = tmp_path / "trace.jsonl"
+    trace.write_bytes(b"".join(b"%d\n" % index * (index % 7) for index in range(500)))
+
+    ranges = split_ranges([trace], 4)
+
+    assert ranges[0].start == 0
+    assert ranges[-1].end == trace.stat().st_size
+    assert all(a.end == b.start for a, b in zip(ranges, ranges[1:], strict=False))
+    data = trace.read_bytes()
+    for trace_range in ranges:
+        assert (
+            trace_range.start == 0
+            or data[trace_range.start - 1 : trace_range.start] == b"\n"
+        )
+        assert trace_range.first_line == data[: trace_range.start].count(b"\n") + 1

@@ -103,6 +103,11 @@ def test_bad_usage_is_status_2(tmp_path: Path) -> None:
     assert _akita("model", "build", cwd=tmp_path).returncode == 2
     assert _akita("model", "frobnicate", cwd=tmp_path).returncode == 2
     assert _akita("model", "build", "x.jsonl", "--bogus", cwd=tmp_path).returncode == 2
+    zero_jobs = _akita("model", "build", "x.jsonl", "--jobs", "0", cwd=tmp_path)
+    assert zero_jobs.returncode == 2
+    assert zero_jobs.stderr.splitlines()[-1] == (
+        "akita model build: error: argument --jobs: '0' is not 1 or more"
+    )
 
 
 def test_builds_the_bundled_example(tmp_path: Path) -> None:

@@ -440,3 +440,28 @@ def test_the_json_dump_writes_infinity_as_a_string(tmp_path: Path) -> None:
 
     histogram = loaded["paths"]["/api/things"]["get"]["x-akita-latency"]["histogram"]
     assert histogram["le"][-1] == "+Inf"
+
+
+def test_header_names_keep_their_smallest_spelling() -> None:
+    entries = [
+        make_entry(headers=[("x-csrftoken", "a")]),
+        make_entry(headers=[("X-CSRFToken", "b")]),
+        make_entry(headers=[("X-Csrftoken", "c"), ("x-tenant", "7")]),
+    ]
+
+    operation = _document(entries)["paths"]["/api/things"]["get"]
+
+    assert operation["parameters"] == [
+        {
+            "name": "X-CSRFToken",
+            "in": "header",
+            "required": True,
+            "schema": {"type": "string"},
+        },
+        {
+            "name": "x-tenant",
+            "in": "header",
+            "required": False,
+            "schema": {"type": "integer"},
+        },
+    ]

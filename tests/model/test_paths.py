@@ -126,7 +126,8 @@ def test_templates_ids_and_keeps_static_siblings() -> None:
     )
     assert _template(trie, "/42/things") == "/42/things"
     assert _template(trie, "/") == "/"
-    assert _template(trie, "/caf%C3%A9/menu%20items") == "/café/menu items"
+    assert _template(trie, "/caf%C3%A9/menu%20items") == "/caf%C3%A9/menu%20items"
+    assert _template(trie, "/x/%7Bid%7D") == "/x/%7Bid%7D"
     assert _template(trie, "/a/1/b/2/c/3") == "/a/{a_id}/b/{b_id}/c/{c_id}"
 
 

@@ -16,6 +16,7 @@ import pytest
 import yaml
 from openapi_spec_validator import validate
 
+from akita_model.build import build_files
 from akita_model.report import ReportError, build_view, render_report
 from akita_model.report_histogram import Bar, format_ms, layout_histogram
 from akita_model.report_view import (
@@ -548,3 +549,29 @@ def test_page_is_one_self_contained_file() -> None:
     assert html.startswith("<!DOCTYPE html>\n")
     assert html.endswith("</html>\n")
     assert re.findall(r"https?://[^\s\"']+", html) == ["http://www.w3.org/2000/svg"] * 7
+
+
+def test_a_built_model_gives_the_same_report_from_yaml_and_json(
+    tmp_path: Path,
+) -> None:
+    trace = FIXTURES.parent / "traces" / "shop.jsonl"
+    result = build_files(
+        [trace], model_path=tmp_path / "model.yaml", html_path=tmp_path / "report.html"
+    )
+    build_files([trace], model_path=tmp_path / "model.json")
+    from_yaml = yaml.safe_load((tmp_path / "model.yaml").read_text(encoding="utf-8"))
+    from_json = json.loads((tmp_path / "model.json").read_text(encoding="utf-8"))
+
+    written = (tmp_path / "report.html").read_text(encoding="utf-8")
+    assert written == render_report(result.openapi)
+    assert render_report(from_yaml) == written
+    assert render_report(from_json) == written
+
+    view = build_view(result.openapi)
+    assert (len(view.rows), view.witnesses) == (result.endpoints, result.witnesses)
+    operations = [
+        result.openapi["paths"][row.path][row.method.lower()] for row in view.rows
+    ]
+    assert [row.histogram.total if row.histogram else None for row in view.rows] == [
+        operation["x-akita-latency"]["count"] for operation in operations
+    ]
