@@ -23,7 +23,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from akita_daemon.daemon import Daemon, TraceBufferFull
-from akita_daemon.errors import RequestError, TraceConflict
+from akita_daemon.errors import RequestError, SpoolError, TraceConflict
 from akita_daemon.ingest import parse_registration
 from akita_daemon.traces import Trace
 from akita_model import __version__
@@ -211,6 +211,11 @@ def build_app(daemon: Daemon, extra_lifespan: Any = None) -> Starlette:
         refused = cast(RequestError, exc)
         return _error(refused.status_code, refused.message)
 
+    async def spool_error(request: Request, exc: Exception) -> Response:
+        # Nothing was acknowledged: the client may send the batch again.
+        logger.error("Witnesses could not be spooled: %s", exc)
+        return _error(503, str(exc))
+
     async def http_error(request: Request, exc: Exception) -> Response:
         refused = cast(HTTPException, exc)
         return _error(refused.status_code, str(refused.detail))
@@ -244,7 +249,11 @@ def build_app(daemon: Daemon, extra_lifespan: Any = None) -> Starlette:
     return Starlette(
         routes=routes,
         lifespan=lifespan,
-        exception_handlers={RequestError: request_error, HTTPException: http_error},
+        exception_handlers={
+            RequestError: request_error,
+            SpoolError: spool_error,
+            HTTPException: http_error,
+        },
     )
 
 

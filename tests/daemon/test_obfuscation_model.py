@@ -217,7 +217,7 @@ def _model(path: Path, entries: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 @settings(
-    max_examples=60,
+    max_examples=100,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
