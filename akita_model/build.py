@@ -20,9 +20,12 @@ from akita_model.errors import OutputError
 from akita_model.openapi import dump_openapi, to_openapi
 from akita_model.parallel import (
     MIN_PARALLEL_BYTES,
+    RangeSummary,
+    build_har_parallel,
     build_parallel,
     can_split,
     default_jobs,
+    is_har,
 )
 from akita_model.reader import Problem, TraceReader, read_trace
 from akita_model.witness import Witness
@@ -109,7 +112,7 @@ def build_files(
         model_path: where to write the model; JSON if it ends in ``.json``.
         html_path: where to write the HTML report.
         progress: called with the number of witnesses read, now and then.
-        jobs: processes to summarise large JSONL traces in; None uses the
+        jobs: processes to summarise large traces in; None uses the
             CPUs available (at most ``parallel.MAX_JOBS``), 1 one process.
             The model is the same whatever the number.
 
@@ -118,8 +121,13 @@ def build_files(
         OutputError: a file cannot be written.
     """
     jobs = default_jobs() if jobs is None else max(1, jobs)
-    if jobs > 1 and _total_bytes(paths) >= MIN_PARALLEL_BYTES and can_split(paths):
+    is_large = jobs > 1 and _total_bytes(paths) >= MIN_PARALLEL_BYTES
+    built: RangeSummary | None = None
+    if is_large and can_split(paths):
         built = build_parallel(paths, service, jobs)
+    elif is_large and all(is_har(path) for path in paths):
+        built = build_har_parallel(paths, service, jobs, progress)
+    if built is not None:
         summary, witnesses, problems = built.summary, built.witnesses, built.problems
         skipped = dict(summary.skipped)
         if progress is not None:
@@ -149,7 +157,15 @@ def build_files(
     if html_path is not None:
         # Imported by name, only when a report is asked for: the report's
         # templates are not needed to build a model.
-        report = importlib.import_module("akita_model.report")
+        try:
+            report = importlib.import_module("akita_model.report")
+        except ModuleNotFoundError as exc:
+            if exc.name != "akita_model.report":
+                raise
+            raise OutputError(
+                f"The report cannot be written to {str(html_path)!r}: this "
+                "installation has no akita_model.report; build without --html."
+            ) from None
         render_report: Callable[[dict[str, Any]], str] = report.render_report
         _write(html_path, render_report(document), "report")
 

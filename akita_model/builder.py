@@ -73,9 +73,14 @@ class Summary:
             operations = self.routed
         else:
             segments = split_path(witness.path)
-            tokens, has_collapsed = self.trie.template(segments)
-            if has_collapsed:
+            heuristic_tokens, has_changed = self.trie.template(segments)
+            if has_changed:
                 self._normalise()
+            if heuristic_tokens is None:
+                # Past MAX_ROOTS first segments (a scanner's junk): counted,
+                # not modelled.
+                return
+            tokens = heuristic_tokens
             operations = self.heuristic
             path_values = [
                 (index, segments[index])
@@ -94,8 +99,9 @@ class Summary:
             del self.services[name]
 
     def _normalise(self) -> None:
-        # A position collapsed: re-key the heuristic operations whose
-        # templates have a literal there, and merge those that now meet.
+        # A position collapsed or a first segment was pushed out: re-key the
+        # heuristic operations whose templates have a literal there, merge
+        # those that now meet and drop those no longer modelled.
         operations = self.heuristic
         self.heuristic = {}
         for (method, tokens), state in operations.items():
@@ -104,6 +110,8 @@ class Summary:
     def _absorb_heuristic(
         self, method: str, tokens: Tokens, state: OperationState, is_copy: bool
     ) -> None:
+        if not self.trie.is_tracked(tokens):
+            return
         canonical = self.trie.canonical(tokens)  # type: ignore[arg-type]
         key = (method, canonical)
         target = self.heuristic.get(key)
@@ -154,10 +162,6 @@ class Summary:
         if not self.services:
             return None
         return min(self.services.items(), key=lambda item: (-item[1], item[0]))[0]
-
-    def operation_count(self) -> int:
-        """Return the number of operations, before routed and heuristic meet."""
-        return len(self.routed) + len(self.heuristic)
 
 
 def build_summary(witnesses: Iterable[Witness], service: str | None = None) -> Summary:

@@ -52,7 +52,7 @@ def _parser(prog: str) -> argparse.ArgumentParser:
         "--jobs",
         type=_positive,
         metavar="N",
-        help="processes for large JSONL traces (default: the CPUs, at most 4); "
+        help="processes for large traces (default: the CPUs, at most 3); "
         "the model is the same whatever the number",
     )
     return parser

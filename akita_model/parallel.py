@@ -1,29 +1,46 @@
-"""Build a summary of large JSONL traces in several processes.
+"""Build a summary of large traces in several processes.
 
-Summaries merge exactly, so a large trace is cut into ranges of whole
-lines, each range is summarised in its own process, and the summaries are
-merged in order: the model is the same as one process would build, byte for
-byte. Only plain JSONL files are cut; gzipped files and HAR documents are
-read in one piece.
+Summaries merge exactly, whatever the split, so a large plain JSONL trace is
+cut into ranges of whole lines, each range is summarised in its own process,
+and the summaries are merged: the model is the same as one process would
+build, byte for byte. A HAR document cannot be cut without parsing it, so
+this process streams its entries and hands batches of them to worker
+processes, summarising a batch itself whenever the workers are busy.
+Gzipped JSONL traces are read in one process.
 """
 
 from __future__ import annotations
 
 import logging
 import multiprocessing
+import multiprocessing.process
+import multiprocessing.queues
 import os
-from collections.abc import Sequence
+import queue
+from collections import Counter
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+import orjson
 
 from akita_model.builder import Summary, build_summary, merge_summaries
-from akita_model.reader import MAX_PROBLEMS, Problem, read_trace_range
+from akita_model.errors import EntryError, ModelError
+from akita_model.reader import (
+    MAX_PROBLEMS,
+    Problem,
+    TraceReader,
+    read_trace,
+    read_trace_range,
+)
+from akita_model.witness import parse_entry
 
 logger = logging.getLogger(__name__)
 
 MIN_PARALLEL_BYTES = 32 * 1024 * 1024
-MAX_JOBS = 4
+MAX_JOBS = 3
 _BLOCK = 1024 * 1024
 
 
@@ -53,6 +70,11 @@ def default_jobs() -> int:
     except AttributeError:
         cpus = os.cpu_count() or 1
     return max(1, min(cpus, MAX_JOBS))
+
+
+def is_har(path: str | os.PathLike[str]) -> bool:
+    """Tell whether a trace is a HAR document (``.har``, ``.har.gz``)."""
+    return str(path).lower().endswith((".har", ".har.gz"))
 
 
 def can_split(paths: Sequence[str | os.PathLike[str]]) -> bool:
@@ -156,3 +178,154 @@ def build_parallel(
         problems.extend(part.problems)
     witnesses = sum(part.witnesses for part in parts)
     return RangeSummary(summary, witnesses, tuple(problems[:MAX_PROBLEMS]))
+
+
+HAR_BATCH = 256
+_QUEUED_BATCHES_PER_WORKER = 2
+_WORKER_POLL_SECONDS = 1.0
+
+
+def _summarise_batches(
+    tasks: multiprocessing.queues.Queue[Any],
+    results: multiprocessing.queues.Queue[Any],
+    service: str | None,
+) -> None:
+    """Summarise batches of serialised HAR entries until told to stop."""
+    summary = Summary(service)
+    skipped: Counter[str] = Counter()
+    problems: list[Problem] = []
+    witnesses = 0
+    while True:
+        task = tasks.get()
+        if task is None:
+            break
+        path, first_number, lines = task
+        for offset, line in enumerate(lines):
+            try:
+                witness = parse_entry(orjson.loads(line))
+            except EntryError as error:
+                skipped[error.reason] += 1
+                if len(problems) < MAX_PROBLEMS:
+                    problems.append(
+                        Problem(
+                            path, first_number + offset, error.reason, str(error), True
+                        )
+                    )
+                continue
+            witnesses += 1
+            summary.add(witness)
+    summary.skipped.update(skipped)
+    results.put(RangeSummary(summary, witnesses, tuple(problems)))
+
+
+def build_har_parallel(
+    paths: Sequence[str | os.PathLike[str]],
+    service: str | None,
+    jobs: int,
+    progress: Callable[[int], None] | None = None,
+) -> RangeSummary:
+    """Summarise HAR documents with ``jobs - 1`` worker processes and this one.
+
+    ``progress`` is called with the number of entries read, batch by batch.
+    """
+    context = multiprocessing.get_context("spawn")
+    workers_count = max(1, jobs - 1)
+    tasks: multiprocessing.queues.Queue[Any] = context.Queue(
+        maxsize=workers_count * _QUEUED_BATCHES_PER_WORKER
+    )
+    results: multiprocessing.queues.Queue[Any] = context.Queue()
+    workers = [
+        context.Process(
+            target=_summarise_batches, args=(tasks, results, service), daemon=True
+        )
+        for _ in range(workers_count)
+    ]
+    for worker in workers:
+        worker.start()
+
+    reader = read_trace(paths)
+    summary = Summary(service)
+    try:
+        batch: list[Any] = []
+        read = 0
+        batch_path = ""
+        first_number = 1
+        for path, number, entry in reader.har_entries():
+            if batch and (str(path) != batch_path or len(batch) >= HAR_BATCH):
+                _dispatch(tasks, reader, summary, batch_path, first_number, batch)
+                read += len(batch)
+                batch = []
+                if progress is not None:
+                    progress(read)
+            if not batch:
+                batch_path, first_number = str(path), number
+            batch.append(entry)
+        if batch:
+            _dispatch(tasks, reader, summary, batch_path, first_number, batch)
+    finally:
+        for _ in workers:
+            tasks.put(None)
+
+    parts = [_collect(results, workers) for _ in workers]
+    for worker in workers:
+        worker.join()
+
+    problems = list(reader.problems)
+    witnesses = reader.witnesses
+    summary.skipped.update(reader.skipped)
+    for part in parts:
+        summary = merge_summaries(summary, part.summary)
+        problems.extend(part.problems)
+        witnesses += part.witnesses
+    problems.sort(key=lambda problem: (_path_order(paths, problem.path), problem.line))
+    return RangeSummary(summary, witnesses, tuple(problems[:MAX_PROBLEMS]))
+
+
+def _path_order(paths: Sequence[str | os.PathLike[str]], path: str) -> int:
+    names = [str(item) for item in paths]
+    return names.index(path) if path in names else len(names)
+
+
+def _dispatch(
+    tasks: multiprocessing.queues.Queue[Any],
+    reader: TraceReader,
+    summary: Summary,
+    path: str,
+    first_number: int,
+    batch: list[Any],
+) -> None:
+    # Hand the batch to a worker if one can take it, else summarise it here:
+    # this process then works instead of waiting.
+    if not tasks.full():
+        try:
+            tasks.put_nowait(
+                (path, first_number, [orjson.dumps(entry) for entry in batch])
+            )
+            return
+        except queue.Full:
+            pass
+    trace_path = Path(path)
+    for offset, entry in enumerate(batch):
+        try:
+            witness = parse_entry(entry)
+        except EntryError as error:
+            reader.skip(trace_path, first_number + offset, error, True)
+            continue
+        reader.witnesses += 1
+        summary.add(witness)
+
+
+def _collect(
+    results: multiprocessing.queues.Queue[Any],
+    workers: Sequence[multiprocessing.process.BaseProcess],
+) -> RangeSummary:
+    while True:
+        try:
+            part: RangeSummary = results.get(timeout=_WORKER_POLL_SECONDS)
+            return part
+        except queue.Empty:
+            if any(worker.exitcode not in (None, 0) for worker in workers):
+                raise ModelError(
+                    "A worker process of the build stopped unexpectedly; "
+                    "build again with --jobs 1 to read the trace in one process."
+                ) from None

@@ -28,6 +28,7 @@ from typing import Any
 from urllib.parse import quote, unquote
 
 COLLAPSE_AT = 20
+MAX_ROOTS = 1000
 MAX_SEGMENTS = 32
 
 _INTEGER = re.compile(r"\d+")
@@ -57,7 +58,7 @@ _REPEAT = re.compile(r"\{\d+(,\d*)?\}")
 # Characters a path segment keeps as they are; others, braces among them,
 # are percent-encoded so that a literal never reads as a parameter.
 _PATH_SAFE = "-._~!$&'()*+,;=:@"
-_REGEX_LEFTOVER = re.compile(r"[()\[\]*+?|\\]")
+_REGEX_LEFTOVER = re.compile(r"[()\[\]*+?|\\<>]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +109,12 @@ def looks_like_id(segment: str) -> bool:
     return _BASE62.fullmatch(segment) is not None and not is_protected(segment)
 
 
+def _converter_param(match: re.Match[str]) -> RouteParam:
+    converter = match["converter"] or "str"
+    schema = _CONVERTERS.get(converter, {"type": "string"})
+    return RouteParam(match["name"], schema["type"], schema.get("format"))
+
+
 def _regex_group_schema(pattern: str) -> RouteParam:
     if pattern in _INTEGER_PATTERNS or re.fullmatch(
         r"(\\d|\[0-9\])\{\d+(,\d*)?\}", pattern
@@ -154,6 +161,11 @@ def _regex_route_tokens(route: str) -> Tokens | None:
                 RouteParam(match["name"], kind.schema_type, kind.schema_format)
             )
             continue
+        converted = _ROUTE_PARAM.fullmatch(segment)
+        if converted:
+            # A path() route included under a re_path() one: both syntaxes.
+            tokens.append(_converter_param(converted))
+            continue
         literal = segment.replace("\\.", ".").replace("\\-", "-")
         if _REGEX_LEFTOVER.search(literal) or _REPEAT.search(literal):
             return None
@@ -178,11 +190,7 @@ def route_tokens(route: str) -> Tokens | None:
             continue
         match = _ROUTE_PARAM.fullmatch(segment)
         if match:
-            converter = match["converter"] or "str"
-            schema = _CONVERTERS.get(converter, {"type": "string"})
-            tokens.append(
-                RouteParam(match["name"], schema["type"], schema.get("format"))
-            )
+            tokens.append(_converter_param(match))
             continue
         if "<" in segment or ">" in segment:
             return None
@@ -256,21 +264,62 @@ class PathTrie:
     its literals are forgotten and its segments become a parameter.
     """
 
-    __slots__ = ("_literals", "_collapsed")
+    __slots__ = ("_literals", "_collapsed", "_roots", "_largest_root")
 
     def __init__(self) -> None:
         self._literals: dict[tuple[str | None, ...], set[str]] = {}
         self._collapsed: set[tuple[str | None, ...]] = set()
+        self._roots: set[str] = set()
+        self._largest_root: str | None = None
 
-    def template(self, segments: list[str]) -> tuple[tuple[str | None, ...], bool]:
+    def is_tracked(self, tokens: tuple[Token, ...]) -> bool:
+        """Tell whether a template's first segment is among those modelled."""
+        return not tokens or tokens[0] in self._roots
+
+    def _admit(self, root: str) -> tuple[bool, bool]:
+        # The first segments modelled are the MAX_ROOTS smallest seen, which
+        # merges exactly: a root pushed out stays out, since the smaller
+        # roots that pushed it out never go. Returns (admitted, evicted).
+        roots = self._roots
+        if root in roots:
+            return True, False
+        if len(roots) < MAX_ROOTS:
+            roots.add(root)
+            self._largest_root = None
+            return True, False
+        if self._largest_root is None:
+            self._largest_root = max(roots)
+        largest = self._largest_root
+        if root > largest:
+            return False, False
+        roots.add(root)
+        self._drop_roots({largest})
+        return True, True
+
+    def _drop_roots(self, roots: set[str]) -> None:
+        self._roots -= roots
+        self._largest_root = None
+        for prefix in [p for p in self._literals if p[0] in roots]:
+            del self._literals[prefix]
+        self._collapsed = {p for p in self._collapsed if p[0] not in roots}
+
+    def template(
+        self, segments: list[str]
+    ) -> tuple[tuple[str | None, ...] | None, bool]:
         """Learn a path's segments and return its tokens.
 
-        The second value is true when learning the path collapsed a position:
-        the trie is normalised then, and templates made before are to be
-        canonicalised again.
+        The tokens are None when the path's first segment is not modelled
+        (past ``MAX_ROOTS`` first segments). The second value is true when
+        learning the path collapsed a position or pushed a first segment out:
+        templates made before are then to be canonicalised again, and those
+        whose first segment is no longer modelled dropped.
         """
         tokens: list[str | None] = []
-        has_collapsed = False
+        has_changed = False
+        if segments:
+            is_admitted, has_changed = self._admit(segments[0])
+            if not is_admitted:
+                return None, False
         for index, segment in enumerate(segments):
             if index == 0 or is_protected(segment):
                 tokens.append(segment)
@@ -289,11 +338,11 @@ class PathTrie:
                 # the rest of the path is learnt.
                 self._collapse(prefix)
                 self.normalise()
-                has_collapsed = True
+                has_changed = True
                 tokens.append(None)
                 continue
             tokens.append(segment)
-        if has_collapsed:
+        if has_changed:
             return self.canonical(tuple(tokens)), True
         return tuple(tokens), False
 
@@ -346,24 +395,23 @@ class PathTrie:
         self._collapsed.update(other._collapsed)
         for prefix in self._collapsed:
             self._literals.pop(prefix, None)
+        roots = self._roots | other._roots
+        self._roots = roots
+        self._largest_root = None
+        if len(roots) > MAX_ROOTS:
+            self._drop_roots(set(sorted(roots)[MAX_ROOTS:]))
         self.normalise()
-
-    def copy(self) -> PathTrie:
-        """Return an independent copy."""
-        trie = PathTrie()
-        trie._literals = {
-            prefix: set(values) for prefix, values in self._literals.items()
-        }
-        trie._collapsed = set(self._collapsed)
-        return trie
 
     def state(
         self,
-    ) -> tuple[dict[tuple[str | None, ...], frozenset[str]], frozenset[Any]]:
+    ) -> tuple[
+        dict[tuple[str | None, ...], frozenset[str]], frozenset[Any], frozenset[str]
+    ]:
         """Return the trie's state, to compare two tries."""
         return (
             {prefix: frozenset(values) for prefix, values in self._literals.items()},
             frozenset(self._collapsed),
+            frozenset(self._roots),
         )
 
 

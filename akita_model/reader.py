@@ -18,7 +18,7 @@ import os
 import zlib
 from collections import Counter
 from collections.abc import Iterable, Iterator
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, cast
@@ -75,7 +75,8 @@ class TraceReader:
         for path in self.paths:
             yield from self._read_file(path)
 
-    def _skip(self, path: Path, line: int, error: EntryError, is_har: bool) -> None:
+    def skip(self, path: Path, line: int, error: EntryError, is_har: bool) -> None:
+        """Count a skipped entry and keep it if it is among the first."""
         self.skipped[error.reason] += 1
         if len(self.problems) < MAX_PROBLEMS:
             self.problems.append(
@@ -104,22 +105,14 @@ class TraceReader:
             )
         return raw
 
-    def _read_file(self, path: Path) -> Iterator[Witness]:
-        name = path.name.lower()
-        is_har = name.endswith(".har") or name.endswith(".har.gz")
+    @contextmanager
+    def _reading(self, path: Path, is_har: bool) -> Iterator[IO[bytes]]:
         with ExitStack() as stack:
             stream = self._open(path, stack)
             try:
-                if is_har:
-                    yield from self._read_har(path, stream)
-                elif self._range is not None:
-                    start, end, first_line = self._range
-                    stream.seek(start)
-                    yield from self._read_jsonl(path, stream, first_line, end - start)
-                else:
-                    yield from self._read_jsonl(path, stream)
+                yield stream
             except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
-                self._skip(
+                self.skip(
                     path,
                     0,
                     EntryError(
@@ -133,6 +126,30 @@ class TraceReader:
                     f"The trace {str(path)!r} cannot be read: {exc}."
                 ) from None
         logger.debug("read %s", path)
+
+    def _read_file(self, path: Path) -> Iterator[Witness]:
+        name = path.name.lower()
+        is_har = name.endswith(".har") or name.endswith(".har.gz")
+        with self._reading(path, is_har) as stream:
+            if is_har:
+                yield from self._read_har(path, stream)
+            elif self._range is not None:
+                start, end, first_line = self._range
+                stream.seek(start)
+                yield from self._read_jsonl(path, stream, first_line, end - start)
+            else:
+                yield from self._read_jsonl(path, stream)
+
+    def har_entries(self) -> Iterator[tuple[Path, int, Any]]:
+        """Yield (path, entry number, entry) of HAR documents, not yet parsed.
+
+        Documents cut off or not JSON are counted as iterating counts them;
+        the caller parses the entries and calls ``skip`` for bad ones.
+        """
+        for path in self.paths:
+            with self._reading(path, True) as stream:
+                for number, entry in self._har_entries(path, stream):
+                    yield path, number, entry
 
     def _read_jsonl(
         self,
@@ -161,31 +178,25 @@ class TraceReader:
                     if reason == "not-json"
                     else "The last line is cut off before its end."
                 )
-                self._skip(path, line_number, EntryError(reason, message), False)
+                self.skip(path, line_number, EntryError(reason, message), False)
                 continue
             try:
                 witness = parse_entry(entry)
             except EntryError as error:
-                self._skip(path, line_number, error, False)
+                self.skip(path, line_number, error, False)
                 continue
             self.witnesses += 1
             yield witness
 
-    def _read_har(self, path: Path, stream: IO[bytes]) -> Iterator[Witness]:
+    def _har_entries(self, path: Path, stream: IO[bytes]) -> Iterator[tuple[int, Any]]:
         entry_number = 0
         entries: Iterator[Any] = ijson.items(stream, "log.entries.item", use_float=True)
         try:
             for entry in entries:
                 entry_number += 1
-                try:
-                    witness = parse_entry(entry)
-                except EntryError as error:
-                    self._skip(path, entry_number, error, True)
-                    continue
-                self.witnesses += 1
-                yield witness
+                yield entry_number, entry
         except ijson.IncompleteJSONError:
-            self._skip(
+            self.skip(
                 path,
                 entry_number + 1,
                 EntryError(
@@ -194,12 +205,22 @@ class TraceReader:
                 True,
             )
         except ijson.JSONError:
-            self._skip(
+            self.skip(
                 path,
                 entry_number + 1,
                 EntryError("not-json", "The HAR document is not valid JSON here."),
                 True,
             )
+
+    def _read_har(self, path: Path, stream: IO[bytes]) -> Iterator[Witness]:
+        for entry_number, entry in self._har_entries(path, stream):
+            try:
+                witness = parse_entry(entry)
+            except EntryError as error:
+                self.skip(path, entry_number, error, True)
+                continue
+            self.witnesses += 1
+            yield witness
 
 
 def read_trace_range(

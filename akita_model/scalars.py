@@ -72,10 +72,6 @@ class ScalarState:
         self.kinds |= other.kinds
         self._add_format(other.format)
 
-    def copy(self) -> ScalarState:
-        """Return an independent copy."""
-        return ScalarState(self.kinds, self.format)
-
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, ScalarState):
             return NotImplemented

@@ -30,6 +30,7 @@ from genson.schema.strategies import Object, String
 from akita_model.formats import detect_format
 
 MAX_PROPERTIES = 200
+MAX_DEPTH = 32
 _RECENT_TEXTS = 64
 _RECENT_SHAPES = 256
 
@@ -156,20 +157,31 @@ def string_format(value: str) -> str | None:
     return detect_format(value)
 
 
-def shape(value: Any) -> Any:
+class _TooDeep(Exception):
+    """A body nests deeper than MAX_DEPTH."""
+
+
+def shape(value: Any, depth: int = 0) -> Any:
     """Return a hashable key equal for values that teach a schema the same.
 
     The key keeps the kind of every value, the keys of objects, the format
     of strings and the set of item shapes of arrays: what schema inference
     learns, and nothing more.
+
+    Raises:
+        _TooDeep: the value nests deeper than ``MAX_DEPTH``.
     """
     kind = type(value)
     if kind is str:
         return string_format(value) or "s"
     if kind is dict:
-        return tuple([(key, shape(item)) for key, item in value.items()])
+        if depth >= MAX_DEPTH and value:
+            raise _TooDeep
+        return tuple([(key, shape(item, depth + 1)) for key, item in value.items()])
     if kind is list:
-        return frozenset([shape(item) for item in value])
+        if depth >= MAX_DEPTH and value:
+            raise _TooDeep
+        return frozenset([shape(item, depth + 1) for item in value])
     if kind is bool:
         return "b"
     if kind is int:
@@ -177,6 +189,24 @@ def shape(value: Any) -> Any:
     if kind is float:
         return "f"
     return "n"
+
+
+def clip(value: Any, depth: int = 0) -> Any:
+    """Return the value with objects and arrays below ``MAX_DEPTH`` emptied.
+
+    Their kind is kept and their contents dropped, so that schema inference
+    (which recurses) stays far from Python's recursion limit.
+    """
+    kind = type(value)
+    if kind is dict:
+        if depth >= MAX_DEPTH:
+            return {}
+        return {key: clip(item, depth + 1) for key, item in value.items()}
+    if kind is list:
+        if depth >= MAX_DEPTH:
+            return []
+        return [clip(item, depth + 1) for item in value]
+    return value
 
 
 class BodySchema:
@@ -207,7 +237,12 @@ class BodySchema:
             self._recent_texts, (len(text), hash(text)), _RECENT_TEXTS
         ):
             return
-        if self._is_recent(self._recent_shapes, hash(shape(value)), _RECENT_SHAPES):
+        try:
+            key = shape(value)
+        except _TooDeep:
+            value = clip(value)
+            key = shape(value)
+        if self._is_recent(self._recent_shapes, hash(key), _RECENT_SHAPES):
             return
         self._builder.add_object(value)
 

@@ -10,6 +10,7 @@ import yaml
 from openapi_spec_validator import validate
 
 from akita_model import build as build_module
+from akita_model import parallel as parallel_module
 from akita_model.build import build_files
 from akita_model.errors import OutputError, TraceError
 from akita_model.parallel import split_ranges
@@ -55,6 +56,7 @@ def test_writes_json_when_the_name_ends_in_json(tmp_path: Path) -> None:
     result = build_files([FIXTURES / "browser.har"], model_path=model)
 
     written = json.loads(model.read_text(encoding="utf-8"))
+    validate(result.openapi)
     assert written["paths"].keys() == result.openapi["paths"].keys()
     assert list(written["paths"]) == ["/api/v2/users/{user_id}"]
     assert result.endpoints == 2
@@ -67,6 +69,7 @@ def test_the_same_trace_gives_the_same_bytes(tmp_path: Path) -> None:
     build_files([FIXTURES / "shop.jsonl"], model_path=second)
 
     assert first.read_bytes() == second.read_bytes()
+    validate(yaml.safe_load(first.read_text(encoding="utf-8")))
 
 
 def test_an_empty_trace_gives_an_empty_model_and_a_warning(tmp_path: Path) -> None:
@@ -119,6 +122,7 @@ def test_a_parallel_build_gives_the_same_bytes(
     two = build_files([trace], model_path=parallel, jobs=3)
 
     assert parallel.read_bytes() == single.read_bytes()
+    validate(two.openapi)
     assert two.witnesses == one.witnesses == 294
     assert two.skipped == one.skipped == {"not-an-entry": 3, "not-json": 3}
     assert [(p.line, p.reason) for p in two.problems] == [
@@ -148,3 +152,32 @@ def test_split_ranges_cover_every_line_once(tmp_path: Path) -> None:
             or data[trace_range.start - 1 : trace_range.start] == b"\n"
         )
         assert trace_range.first_line == data[: trace_range.start].count(b"\n") + 1
+
+
+def test_a_parallel_har_build_gives_the_same_bytes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    entries: list[object] = [
+        json.loads(line)
+        for line in (FIXTURES / "shop.jsonl").read_text(encoding="utf-8").splitlines()
+    ] * 2
+    entries[5] = {"request": {}}
+    entries[150] = "not an entry"
+    trace = tmp_path / "capture.har"
+    trace.write_text(json.dumps({"log": {"entries": entries}}), encoding="utf-8")
+    monkeypatch.setattr(build_module, "MIN_PARALLEL_BYTES", 0)
+    monkeypatch.setattr(parallel_module, "HAR_BATCH", 16)
+    single, parallel = tmp_path / "single.yaml", tmp_path / "parallel.yaml"
+
+    one = build_files([trace], model_path=single, jobs=1)
+    three = build_files([trace], model_path=parallel, jobs=3)
+
+    assert parallel.read_bytes() == single.read_bytes()
+    validate(three.openapi)
+    assert three.witnesses == one.witnesses == 198
+    assert three.skipped == one.skipped == {"missing-field": 1, "not-an-entry": 1}
+    assert [(p.line, p.reason) for p in three.problems] == [
+        (6, "missing-field"),
+        (151, "not-an-entry"),
+    ]
+    assert three.problems == one.problems

@@ -71,7 +71,10 @@ def test_build_takes_output_and_service_options(tmp_path: Path) -> None:
         "akita: read 3 witnesses, 0 lines skipped, found 2 endpoints; wrote out.json"
     ]
     document = json.loads((tmp_path / "out.json").read_text(encoding="utf-8"))
+    validate(document)
     assert document["info"]["title"] == "users"
+    histogram = document["paths"]["/api/v2/users/{user_id}"]["get"]["x-akita-latency"]
+    assert histogram["histogram"]["le"][-1] == "+Inf"
 
 
 def test_a_missing_trace_is_one_error_line_and_status_1(tmp_path: Path) -> None:
@@ -97,6 +100,7 @@ def test_an_empty_trace_warns(tmp_path: Path) -> None:
         "endpoints; check that the right trace was given.",
         "akita: read 0 witnesses, 0 lines skipped, found 0 endpoints; wrote model.yaml",
     ]
+    validate(yaml.safe_load((tmp_path / "model.yaml").read_text(encoding="utf-8")))
 
 
 def test_bad_usage_is_status_2(tmp_path: Path) -> None:

@@ -57,6 +57,11 @@ paths = st.one_of(
         st.sampled_from(SLUGS[:6]),
     ),
     st.builds(lambda u: f"/api/v1/items/{u}", st.sampled_from(UUIDS)),
+    st.builds(
+        lambda r, s: f"/{r}/things/{s}",
+        st.sampled_from(["ra", "rb", "rc", "rd"]),
+        st.sampled_from(SLUGS[:5]),
+    ),
 )
 auth_headers = st.sampled_from(
     [
@@ -129,9 +134,14 @@ def test_merging_the_parts_gives_the_whole(
     split = data.draw(st.integers(0, len(witnesses)))
     first, second = witnesses[:split], witnesses[split:]
     collapse_at = data.draw(st.sampled_from([2, 4, paths_module.COLLAPSE_AT]))
+    max_roots = data.draw(st.sampled_from([2, 3, paths_module.MAX_ROOTS]))
 
-    # A low threshold makes positions collapse in most examples.
-    with patch.object(paths_module, "COLLAPSE_AT", collapse_at):
+    # Low bounds make positions collapse and first segments go in most
+    # examples.
+    with (
+        patch.object(paths_module, "COLLAPSE_AT", collapse_at),
+        patch.object(paths_module, "MAX_ROOTS", max_roots),
+    ):
         merged = merge_summaries(build_summary(first), build_summary(second))
         document = to_openapi(merged)
         assert dump_openapi(document) == _text(witnesses)
@@ -151,8 +161,12 @@ def test_the_model_does_not_depend_on_order(
     shuffled = list(witnesses)
     random.shuffle(shuffled)
 
-    with patch.object(paths_module, "COLLAPSE_AT", 3):
+    with (
+        patch.object(paths_module, "COLLAPSE_AT", 3),
+        patch.object(paths_module, "MAX_ROOTS", 3),
+    ):
         assert _text(shuffled) == _text(witnesses)
+        validate(to_openapi(build_summary(shuffled)))
 
 
 def test_merging_leaves_both_parts_unchanged() -> None:
@@ -163,6 +177,7 @@ def test_merging_leaves_both_parts_unchanged() -> None:
     merged = merge_summaries(first, second)
 
     assert (dump_openapi(to_openapi(first)), dump_openapi(to_openapi(second))) == before
+    validate(to_openapi(merged))
     assert to_openapi(merged)["paths"]["/api/a"]["get"]["x-akita-witnesses"] == 2
 
 
@@ -185,4 +200,5 @@ def test_merging_three_ways_is_associative() -> None:
         == dump_openapi(to_openapi(right))
         == _text(witnesses)
     )
+    validate(to_openapi(left))
     assert list(to_openapi(left)["paths"]) == ["/blog/{blog_id}/comments"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from akita_model import paths as paths_module
 from akita_model.paths import (
     COLLAPSE_AT,
     PathTrie,
@@ -46,6 +47,11 @@ from akita_model.paths import (
             r"^keys/(?P<key>[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$",
             "/keys/{key}",
             [RouteParam("key", "string", "uuid")],
+        ),
+        (
+            "^api/articles/<int:pk>/comments/",
+            "/api/articles/{pk}/comments",
+            [RouteParam("pk", "integer")],
         ),
         ("", "/", []),
         ("api/", "/api", []),
@@ -178,3 +184,22 @@ def test_merged_tries_decide_as_one() -> None:
 
     assert first.state() == whole.state()
     assert _template(first, "/shop/item-q/x/ww") == "/shop/{shop_id}/x/ww"
+
+
+def test_models_only_the_smallest_first_segments(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(paths_module, "MAX_ROOTS", 3)
+    trie = PathTrie()
+
+    assert [trie.template(split_path(f"/{root}/x"))[0] for root in "bcd"] == [
+        ("b", "x"),
+        ("c", "x"),
+        ("d", "x"),
+    ]
+    assert trie.template(split_path("/e/x")) == (None, False)
+    assert trie.template(split_path("/a/x")) == (("a", "x"), True)
+    assert trie.is_tracked(("c", "x"))
+    assert not trie.is_tracked(("d", "x"))
+    assert trie.template(split_path("/d/x")) == (None, False)
+    assert trie.template(split_path("/")) == ((), False)

@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from akita_model.schema import MAX_PROPERTIES, BodySchema, shape
+from akita_model.schema import MAX_DEPTH, MAX_PROPERTIES, BodySchema, shape
 
 
 def _schema(*values: Any) -> dict[str, Any]:
@@ -146,3 +148,52 @@ def test_shape_ignores_values_but_not_kinds_keys_or_formats() -> None:
 
 def test_an_empty_builder_has_an_empty_schema() -> None:
     assert BodySchema().to_schema() == {}
+
+
+def test_deep_bodies_are_clipped_at_max_depth() -> None:
+    deep: Any = 1
+    for _ in range(900):
+        deep = {"a": deep}
+
+    schema = _schema(deep, [[[]]])
+
+    depth = 0
+    node = schema["oneOf"][1]
+    while "properties" in node:
+        node = node["properties"]["a"]
+        depth += 1
+    assert depth == MAX_DEPTH
+    assert node == {"type": "object"}
+    assert schema["oneOf"][0] == {
+        "type": "array",
+        "items": {"type": "array", "items": {"type": "array"}},
+    }
+
+
+any_json = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=12),
+    lambda children: (
+        st.lists(children, max_size=4)
+        | st.dictionaries(st.text(max_size=5), children, max_size=4)
+    ),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(any_json, max_size=8), st.data())
+def test_any_json_merges_like_the_whole(values: list[Any], data: st.DataObject) -> None:
+    split = data.draw(st.integers(0, len(values)))
+    first, second = BodySchema(), BodySchema()
+    for value in values[:split]:
+        first.add(value)
+    for value in values[split:]:
+        second.add(value)
+
+    first.merge(second)
+
+    assert first.to_schema() == _schema(*values) == _schema(*reversed(values))

@@ -1,0 +1,81 @@
+"""Latency statistics: quantiles from DDSketch, a fixed-edge histogram."""
+
+from __future__ import annotations
+
+import math
+
+from akita_model.stats import LatencyStats
+
+
+def _stats(values: list[float]) -> LatencyStats:
+    stats = LatencyStats()
+    for value in values:
+        stats.add(value)
+    return stats
+
+
+def test_quantiles_min_max_and_histogram() -> None:
+    assert _stats([float(v) for v in range(1, 101)]).to_extension() == {
+        "count": 100,
+        "min": 1.0,
+        "p50": 49.903,
+        "p90": 89.13,
+        "p99": 98.505,
+        "max": 100.0,
+        "histogram": {
+            "le": [
+                1,
+                2,
+                5,
+                10,
+                20,
+                50,
+                100,
+                200,
+                500,
+                1000,
+                2000,
+                5000,
+                10000,
+                math.inf,
+            ],
+            "counts": [1, 1, 3, 5, 10, 30, 50, 0, 0, 0, 0, 0, 0, 0],
+        },
+    }
+
+
+def test_values_on_an_edge_and_past_the_last() -> None:
+    extension = _stats([0.0, 1.0, 10000.0, 10000.5, 99999.0]).to_extension()
+
+    assert extension["histogram"]["counts"] == [
+        2,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        1,
+        2,
+    ]
+    assert extension["min"] == 0.0
+    assert extension["max"] == 99999.0
+
+
+def test_merged_stats_equal_the_whole() -> None:
+    values = [0.3 * index**1.5 for index in range(200)]
+    first, second = _stats(values[:77]), _stats(values[77:])
+
+    first.merge(second)
+
+    assert first.to_extension() == _stats(values).to_extension()
+    assert first.to_extension() == _stats(list(reversed(values))).to_extension()
+
+
+def test_no_latency_is_a_zero_count() -> None:
+    assert LatencyStats().to_extension() == {"count": 0}
