@@ -80,10 +80,26 @@ def legacy_site(tmp_path: Path) -> Iterator[tuple[DaemonProcess, str]]:
             str(HERE),
         ],
         env=env,
+        # Not from the repository, whose own akita_django would shadow the
+        # one from PyPI.
+        cwd=tmp_path,
         stdout=subprocess.DEVNULL,
         stderr=open(tmp_path / "gunicorn.log", "wb"),
     )
     url = f"http://127.0.0.1:{port}"
+    where = subprocess.run(
+        [
+            str(venv / "bin" / "python"),
+            "-c",
+            "import akita_django; print(akita_django.__file__)",
+        ],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert where.stdout.startswith(str(venv)), where.stdout
     try:
         deadline = time.monotonic() + 30
         while True:
