@@ -57,6 +57,19 @@ def _venv() -> Path:
 @pytest.fixture
 def legacy_site(tmp_path: Path) -> Iterator[tuple[DaemonProcess, str]]:
     venv = _venv()
+    where = subprocess.run(
+        [
+            str(venv / "bin" / "python"),
+            "-c",
+            "import akita_django; print(akita_django.__file__)",
+        ],
+        env={"PATH": os.environ["PATH"]},
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert where.stdout.startswith(str(venv)), where.stdout
     daemon = DaemonProcess(
         tmp_path / "data", "--quiet-grace", "1.5", "--long-poll-timeout", "3"
     ).start()
@@ -87,19 +100,6 @@ def legacy_site(tmp_path: Path) -> Iterator[tuple[DaemonProcess, str]]:
         stderr=open(tmp_path / "gunicorn.log", "wb"),
     )
     url = f"http://127.0.0.1:{port}"
-    where = subprocess.run(
-        [
-            str(venv / "bin" / "python"),
-            "-c",
-            "import akita_django; print(akita_django.__file__)",
-        ],
-        env=env,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
-    assert where.stdout.startswith(str(venv)), where.stdout
     try:
         deadline = time.monotonic() + 30
         while True:
