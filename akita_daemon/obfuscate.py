@@ -247,18 +247,23 @@ def obfuscate_set_cookie(value: str) -> str:
     return "; ".join(kept)
 
 
-def obfuscate_header_value(name: str, value: str) -> str:
-    """Return the obfuscated value of one header."""
+@lru_cache(maxsize=2048)
+def _header_value_handler(name: str) -> Callable[[str], str]:
     lower = name.lower()
     if lower in _AUTHORIZATION_HEADERS:
-        return obfuscate_authorization(value)
+        return obfuscate_authorization
     if lower == "cookie":
-        return obfuscate_cookie_header(value)
+        return obfuscate_cookie_header
     if lower == "set-cookie":
-        return obfuscate_set_cookie(value)
+        return obfuscate_set_cookie
     if lower in _KEPT_HEADERS:
-        return redact_secrets(value)
-    return placeholder_string(value)
+        return redact_secrets
+    return placeholder_string
+
+
+def obfuscate_header_value(name: str, value: str) -> str:
+    """Return the obfuscated value of one header."""
+    return _header_value_handler(name)(value)
 
 
 def _obfuscate_records(
@@ -280,10 +285,10 @@ def _obfuscate_records(
             continue
         name = record.get("name")
         value = record.get("value")
-        if len(record) == 2 and isinstance(name, str) and isinstance(value, str):
+        if len(record) == 2 and type(name) is str and type(value) is str:
             # The common record, {"name": ..., "value": ...}, the short way.
             if is_header:
-                value = obfuscate_header_value(name, value)
+                value = _header_value_handler(name)(value)
             else:
                 value = placeholder_string(value)
             result.append({"name": redact_secrets(name), "value": value})
@@ -458,26 +463,40 @@ def _route_of(witness: dict[str, Any]) -> str | None:
     return route if isinstance(route, str) and route else None
 
 
+def _started(value: Any, route: str | None) -> Any:
+    if isinstance(value, str):
+        return value if _is_timestamp(value) else PLACEHOLDER_STRING
+    return obfuscate_value(value)
+
+
+def _timings(value: Any, route: str | None) -> Any:
+    if not isinstance(value, dict):
+        return obfuscate_value(value)
+    return {
+        redact_secrets(str(k)): v if isinstance(v, int | float) else None
+        for k, v in value.items()
+    }
+
+
+# How each top-level field of a witness is obfuscated; any other field is
+# obfuscated value by value.
+_WITNESS_FIELDS: dict[str, Callable[[Any, str | None], Any]] = {
+    "request": _obfuscate_message,
+    "response": _obfuscate_message,
+    "startedDateTime": _started,
+    "time": _keep_number,
+    "timings": _timings,
+    "_akita": lambda value, route: _obfuscate_akita(value),
+}
+
+
 def obfuscate_witness(witness: dict[str, Any]) -> dict[str, Any]:
     """Return an obfuscated copy of one witness (a HAR entry)."""
     route = _route_of(witness)
     new: dict[str, Any] = {}
     for key, value in witness.items():
-        if key in ("request", "response"):
-            new[key] = _obfuscate_message(value, route)
-        elif key == "startedDateTime" and isinstance(value, str):
-            new[key] = value if _is_timestamp(value) else PLACEHOLDER_STRING
-        elif key == "time" and isinstance(value, int | float):
-            new[key] = value
-        elif key == "timings" and isinstance(value, dict):
-            new[key] = {
-                redact_secrets(str(k)): v if isinstance(v, int | float) else None
-                for k, v in value.items()
-            }
-        elif key == "_akita":
-            new[key] = _obfuscate_akita(value)
-        else:
-            new[key] = obfuscate_value(value)
+        handler = _WITNESS_FIELDS.get(key)
+        new[key] = obfuscate_value(value) if handler is None else handler(value, route)
     if "_akita" not in new:
         new["_akita"] = {"v": 1, "obfuscated": True}
     return new
