@@ -26,18 +26,24 @@ def _default_daemon() -> str:
 
 
 def _parser(prog: str) -> argparse.ArgumentParser:
+    daemon_help = "the daemon to talk to (default: localhost:$AKITA_DAEMON_PORT)"
     parser = argparse.ArgumentParser(
         prog=prog, description="Start, stop and list the traces of a local daemon."
     )
     parser.add_argument(
-        "--daemon",
-        default=_default_daemon(),
-        metavar="HOST:PORT",
-        help="the daemon to talk to (default: localhost:$AKITA_DAEMON_PORT)",
+        "--daemon", default=_default_daemon(), metavar="HOST:PORT", help=daemon_help
+    )
+    # The option is also taken after the command (``akita trace list --daemon
+    # ...``); SUPPRESS keeps the value given before it when it is absent there.
+    after = argparse.ArgumentParser(add_help=False)
+    after.add_argument(
+        "--daemon", default=argparse.SUPPRESS, metavar="HOST:PORT", help=daemon_help
     )
     commands = parser.add_subparsers(dest="command", required=True)
 
-    start = commands.add_parser("start", help="start a trace of a service")
+    start = commands.add_parser(
+        "start", parents=[after], help="start a trace of a service"
+    )
     start.add_argument("service", metavar="SERVICE")
     start.add_argument(
         "--hours",
@@ -49,10 +55,10 @@ def _parser(prog: str) -> argparse.ArgumentParser:
         "--name", help="the trace's name (default: made up, like calm-red-otter-7)"
     )
 
-    stop = commands.add_parser("stop", help="stop a trace")
+    stop = commands.add_parser("stop", parents=[after], help="stop a trace")
     stop.add_argument("name", metavar="NAME", help="the trace's name or id")
 
-    commands.add_parser("list", help="list the traces")
+    commands.add_parser("list", parents=[after], help="list the traces")
     return parser
 
 
@@ -118,7 +124,8 @@ def main(argv: list[str], prog: str) -> int:
             trace = _call(args.daemon, "POST", "/v1/local/traces", body)
             print(
                 f"Started trace {trace['name']} ({trace['trace_id']}) of service "
-                f"{trace['service']}, for {args.hours:g} hours."
+                f"{trace['service']}, for {args.hours:g} "
+                f"{'hour' if args.hours == 1 else 'hours'}."
             )
         elif args.command == "stop":
             name = quote(args.name, safe="")

@@ -145,3 +145,21 @@ def test_a_trace_ends_by_itself_when_its_hours_are_up(daemon: DaemonProcess) -> 
     _wait_for_log(
         daemon, f"akita: [INFO] Deactivating trace short ({trace['trace_id']})"
     )
+
+
+def test_the_daemon_option_may_follow_the_command(daemon: DaemonProcess) -> None:
+    started = _trace(
+        "start", "after-service", "--hours", "1", "--daemon", daemon.address
+    )
+
+    assert started.returncode == 0, started.stderr
+    assert started.stdout.endswith(" of service after-service, for 1 hour.\n")
+    name = started.stdout.split()[2]
+
+    listed = _trace("list", "--daemon", daemon.address)
+    assert listed.returncode == 0, listed.stderr
+    rows = [row.split() for row in listed.stdout.splitlines()[1:]]
+    assert [row[2:4] for row in rows if row[0] == name] == [["after-service", "active"]]
+
+    absent = _trace("list", "--daemon", f"127.0.0.1:{free_port()}")
+    assert absent.returncode == 1
