@@ -15,9 +15,10 @@ from __future__ import annotations
 import gzip
 import logging
 import os
+import re
 import zlib
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +35,18 @@ logger = logging.getLogger(__name__)
 MAX_PROBLEMS = 20
 
 _GZIP_MAGIC = b"\x1f\x8b"
+
+# The first line, the end and the white space of a HAR document written one
+# entry a line (see _har_lines).
+_HAR_HEAD = re.compile(
+    rb'[ \t\r\n]*\{[ \t\r\n]*"log"[ \t\r\n]*:[ \t\r\n]*\{.*"entries"[ \t\r\n]*:'
+    rb"[ \t\r\n]*\[[ \t\r]*\n",
+    re.DOTALL,
+)
+_HAR_TAIL = re.compile(rb"[ \t\r\n]*\][ \t\r\n]*\}[ \t\r\n]*\}[ \t\r\n]*")
+_JSON_SPACE = b" \t\r\n"
+_MAX_HAR_HEAD = 64 * 1024
+_MAX_HAR_TAIL = 64
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,11 +203,28 @@ class TraceReader:
 
     def _har_entries(self, path: Path, stream: IO[bytes]) -> Iterator[tuple[int, Any]]:
         entry_number = 0
+        if not isinstance(stream, gzip.GzipFile):
+            lines = _har_lines(stream)
+            try:
+                while True:
+                    entry = next(lines)
+                    entry_number += 1
+                    yield entry_number, entry
+            except StopIteration as stop:
+                if stop.value:
+                    return
+            # The layout is not one entry a line after all: parse the whole
+            # document again, passing over the entries already given.
+            stream.seek(0)
+
+        skip = entry_number
+        entry_number = 0
         entries: Iterator[Any] = ijson.items(stream, "log.entries.item", use_float=True)
         try:
             for entry in entries:
                 entry_number += 1
-                yield entry_number, entry
+                if entry_number > skip:
+                    yield entry_number, entry
         except ijson.IncompleteJSONError:
             self.skip(
                 path,
@@ -221,6 +251,51 @@ class TraceReader:
                 continue
             self.witnesses += 1
             yield witness
+
+
+def _is_har_head(line: bytes) -> bool:
+    # One "entries" and no escapes: the array opened at the end of the line
+    # is then the only one whose items are log.entries.
+    if b"\\" in line or line.count(b'"entries"') != 1 or not _HAR_HEAD.fullmatch(line):
+        return False
+    try:
+        document = orjson.loads(line + b"]}}")
+    except orjson.JSONDecodeError:
+        return False
+    return type(document) is dict and len(document) == 1
+
+
+def _har_lines(stream: IO[bytes]) -> Generator[Any, None, bool]:
+    """Yield the entries of a HAR document written one entry a line.
+
+    Tools that stream HAR documents write them so: the document up to
+    ``"entries": [`` on the first line, then each entry on a line of its own
+    followed by a comma but the last, then ``]}}``. Parsing each line whole
+    costs a third of parsing the document event by event. Return True when
+    the document had that layout to its end; on the first line that breaks
+    it, return False, having yielded only entries that a parser of the whole
+    document yields too, so that the caller can parse it again from there.
+    """
+    if not _is_har_head(stream.readline(_MAX_HAR_HEAD)):
+        return False
+
+    expects_entry = True
+    for line in stream:
+        if not expects_entry:
+            rest = line + stream.read(_MAX_HAR_TAIL)
+            return len(rest) <= _MAX_HAR_TAIL and _HAR_TAIL.fullmatch(rest) is not None
+        text = line.rstrip(_JSON_SPACE)
+        expects_entry = text.endswith(b",")
+        if expects_entry:
+            text = text[:-1]
+        if not text.startswith(b"{"):
+            return False
+        try:
+            entry = orjson.loads(text)
+        except orjson.JSONDecodeError:
+            return False
+        yield entry
+    return False
 
 
 def read_trace_range(
