@@ -157,7 +157,19 @@ def _string_key(value: str) -> str:
     key = _string_keys.get(value)
     if key is not None:
         return key
-    key = detect_format(value) or "s"
+    first = value[:1]
+    if (
+        ":" not in value
+        and "@" not in value
+        and len(value) != 36
+        and not first.isdigit()
+        and first != "-"
+    ):
+        # Words, names and slugs: detect_format's every test needs one of
+        # these, so such strings have no format.
+        key = "s"
+    else:
+        key = detect_format(value) or "s"
     if len(value) < _MEMO_MAX_LENGTH:
         if len(_string_keys) >= _MEMO_SIZE:
             _string_keys.clear()
