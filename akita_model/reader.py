@@ -164,6 +164,31 @@ class TraceReader:
                 for number, entry in self._har_entries(path, stream):
                     yield path, number, entry
 
+    def har_texts(self) -> Generator[tuple[Path, int, bytes], None, bool]:
+        """Yield (path, entry number, text) of HAR documents written a line each.
+
+        The texts are not parsed yet. Return True when every document had
+        the layout of ``_har_line_texts``; return False, having yielded only
+        part, as soon as one is gzipped or breaks it: the caller then reads
+        the documents again with ``har_entries``.
+        """
+        for path in self.paths:
+            with self._reading(path, True) as stream:
+                if isinstance(stream, gzip.GzipFile):
+                    return False
+                texts = _har_line_texts(stream)
+                number = 0
+                while True:
+                    try:
+                        text = next(texts)
+                    except StopIteration as stop:
+                        if not stop.value:
+                            return False
+                        break
+                    number += 1
+                    yield path, number, text
+        return True
+
     def _read_jsonl(
         self,
         path: Path,
@@ -265,16 +290,15 @@ def _is_har_head(line: bytes) -> bool:
     return type(document) is dict and len(document) == 1
 
 
-def _har_lines(stream: IO[bytes]) -> Generator[Any, None, bool]:
-    """Yield the entries of a HAR document written one entry a line.
+def _har_line_texts(stream: IO[bytes]) -> Generator[bytes, None, bool]:
+    """Yield the texts of the entries of a HAR document written one a line.
 
     Tools that stream HAR documents write them so: the document up to
     ``"entries": [`` on the first line, then each entry on a line of its own
-    followed by a comma but the last, then ``]}}``. Parsing each line whole
-    costs a third of parsing the document event by event. Return True when
-    the document had that layout to its end; on the first line that breaks
-    it, return False, having yielded only entries that a parser of the whole
-    document yields too, so that the caller can parse it again from there.
+    followed by a comma but the last, then ``]}}``. Return True when the
+    document had that layout to its end, False on the first line that
+    breaks it. Each text is checked only to start an object: the caller
+    parses it and, if it is not JSON, the layout is broken there too.
     """
     if not _is_har_head(stream.readline(_MAX_HAR_HEAD)):
         return False
@@ -290,12 +314,29 @@ def _har_lines(stream: IO[bytes]) -> Generator[Any, None, bool]:
             text = text[:-1]
         if not text.startswith(b"{"):
             return False
+        yield text
+    return False
+
+
+def _har_lines(stream: IO[bytes]) -> Generator[Any, None, bool]:
+    """Yield the entries of a HAR document written one entry a line.
+
+    Parsing each line whole costs a third of parsing the document event by
+    event. Return as ``_har_line_texts`` does, having yielded only entries
+    that a parser of the whole document yields too, so that the caller can
+    parse it again from where the layout broke.
+    """
+    texts = _har_line_texts(stream)
+    while True:
+        try:
+            text = next(texts)
+        except StopIteration as stop:
+            return bool(stop.value)
         try:
             entry = orjson.loads(text)
         except orjson.JSONDecodeError:
             return False
         yield entry
-    return False
 
 
 def read_trace_range(

@@ -154,22 +154,16 @@ _SCALAR_KEYS: dict[type, str] = {bool: "b", int: "i", float: "f", type(None): "n
 
 
 def _string_key(value: str) -> str:
+    if ":" not in value and "@" not in value and len(value) != 36:
+        first = value[:1]
+        if not first.isdigit() and first != "-":
+            # Words, names and slugs: each of detect_format's tests needs
+            # one of these, so such strings have no format.
+            return "s"
     key = _string_keys.get(value)
     if key is not None:
         return key
-    first = value[:1]
-    if (
-        ":" not in value
-        and "@" not in value
-        and len(value) != 36
-        and not first.isdigit()
-        and first != "-"
-    ):
-        # Words, names and slugs: detect_format's every test needs one of
-        # these, so such strings have no format.
-        key = "s"
-    else:
-        key = detect_format(value) or "s"
+    key = detect_format(value) or "s"
     if len(value) < _MEMO_MAX_LENGTH:
         if len(_string_keys) >= _MEMO_SIZE:
             _string_keys.clear()
@@ -213,13 +207,12 @@ def shape(value: Any, depth: int = 0) -> Any:
 def _object_shape(value: dict[str, Any], depth: int) -> tuple[Any, ...]:
     if depth >= MAX_DEPTH and value:
         raise _TooDeep
-    memo = _string_keys
     scalars = _SCALAR_KEYS
     pairs: list[tuple[str, Any]] = []
     for key, item in value.items():
         kind = type(item)
         if kind is str:
-            pairs.append((key, memo.get(item) or _string_key(item)))
+            pairs.append((key, _string_key(item)))
         elif kind is dict:
             pairs.append((key, _object_shape(item, depth + 1)))
         elif kind is list:
@@ -232,13 +225,12 @@ def _object_shape(value: dict[str, Any], depth: int) -> tuple[Any, ...]:
 def _array_shape(value: list[Any], depth: int) -> frozenset[Any]:
     if depth >= MAX_DEPTH and value:
         raise _TooDeep
-    memo = _string_keys
     scalars = _SCALAR_KEYS
     shapes: set[Any] = set()
     for item in value:
         kind = type(item)
         if kind is str:
-            shapes.add(memo.get(item) or _string_key(item))
+            shapes.add(_string_key(item))
         elif kind is dict:
             shapes.add(_object_shape(item, depth + 1))
         elif kind is list:
