@@ -5,7 +5,9 @@ cut into ranges of whole lines, each range is summarised in its own process,
 and the summaries are merged: the model is the same as one process would
 build, byte for byte. A HAR document cannot be cut without parsing it, so
 this process streams its entries and hands batches of them to worker
-processes, summarising a batch itself whenever the workers are busy.
+processes, summarising a batch itself whenever the workers are busy; when
+the document is written one entry a line, the batches are of lines and the
+workers parse them.
 Gzipped JSONL traces are read in one process.
 """
 
@@ -18,7 +20,7 @@ import multiprocessing.queues
 import os
 import queue
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -190,11 +192,16 @@ def _summarise_batches(
     results: multiprocessing.queues.Queue[Any],
     service: str | None,
 ) -> None:
-    """Summarise batches of serialised HAR entries until told to stop."""
+    """Summarise batches of HAR entries, as JSON texts, until told to stop.
+
+    Put the summary and whether a text was not JSON (a document that only
+    seemed to be written one entry a line).
+    """
     summary = Summary(service)
     skipped: Counter[str] = Counter()
     problems: list[Problem] = []
     witnesses = 0
+    is_broken = False
     while True:
         task = tasks.get()
         if task is None:
@@ -202,7 +209,12 @@ def _summarise_batches(
         path, first_number, lines = task
         for offset, line in enumerate(lines):
             try:
-                witness = parse_entry(orjson.loads(line))
+                entry = orjson.loads(line)
+            except orjson.JSONDecodeError:
+                is_broken = True
+                break
+            try:
+                witness = parse_entry(entry)
             except EntryError as error:
                 skipped[error.reason] += 1
                 if len(problems) < MAX_PROBLEMS:
@@ -215,7 +227,7 @@ def _summarise_batches(
             witnesses += 1
             summary.add(witness)
     summary.skipped.update(skipped)
-    results.put(RangeSummary(summary, witnesses, tuple(problems)))
+    results.put((RangeSummary(summary, witnesses, tuple(problems)), is_broken))
 
 
 def build_har_parallel(
@@ -226,8 +238,28 @@ def build_har_parallel(
 ) -> RangeSummary:
     """Summarise HAR documents with ``jobs - 1`` worker processes and this one.
 
-    ``progress`` is called with the number of entries read, batch by batch.
+    Documents written one entry a line are cut into batches of lines, which
+    the workers parse; others are parsed here and their entries handed on.
+    ``progress`` is called with the number of entries read, batch by batch
+    (from 0 again if a document turns out not to be written one a line).
     """
+    built = _build_har(paths, service, jobs, progress, by_line=True)
+    if built is None:
+        logger.debug("a HAR document is not written one entry a line")
+        built = _build_har(paths, service, jobs, progress, by_line=False)
+    if built is None:
+        raise ModelError("The HAR documents changed while they were being read.")
+    return built
+
+
+def _build_har(
+    paths: Sequence[str | os.PathLike[str]],
+    service: str | None,
+    jobs: int,
+    progress: Callable[[int], None] | None,
+    by_line: bool,
+) -> RangeSummary | None:
+    # Return None when, reading by line, a document leaves the layout.
     context = multiprocessing.get_context("spawn")
     workers_count = max(1, jobs - 1)
     tasks: multiprocessing.queues.Queue[Any] = context.Queue(
@@ -245,23 +277,36 @@ def build_har_parallel(
 
     reader = read_trace(paths)
     summary = Summary(service)
+    items: Iterator[tuple[Path, int, Any]] = (
+        reader.har_texts() if by_line else reader.har_entries()
+    )
+    is_broken = False
     try:
         batch: list[Any] = []
         read = 0
         batch_path = ""
         first_number = 1
-        for path, number, entry in reader.har_entries():
+        while not is_broken:
+            try:
+                path, number, item = next(items)
+            except StopIteration as stop:
+                is_broken = by_line and not stop.value
+                break
             if batch and (str(path) != batch_path or len(batch) >= HAR_BATCH):
-                _dispatch(tasks, reader, summary, batch_path, first_number, batch)
+                is_broken = not _dispatch(
+                    tasks, reader, summary, (batch_path, first_number, batch), by_line
+                )
                 read += len(batch)
                 batch = []
                 if progress is not None:
                     progress(read)
             if not batch:
                 batch_path, first_number = str(path), number
-            batch.append(entry)
-        if batch:
-            _dispatch(tasks, reader, summary, batch_path, first_number, batch)
+            batch.append(item)
+        if batch and not is_broken:
+            is_broken = not _dispatch(
+                tasks, reader, summary, (batch_path, first_number, batch), by_line
+            )
     finally:
         for _ in workers:
             tasks.put(None)
@@ -269,11 +314,13 @@ def build_har_parallel(
     parts = [_collect(results, workers) for _ in workers]
     for worker in workers:
         worker.join()
+    if is_broken or any(part_is_broken for _, part_is_broken in parts):
+        return None
 
     problems = list(reader.problems)
     witnesses = reader.witnesses
     summary.skipped.update(reader.skipped)
-    for part in parts:
+    for part, _ in parts:
         summary = merge_summaries(summary, part.summary)
         problems.extend(part.problems)
         witnesses += part.witnesses
@@ -290,22 +337,26 @@ def _dispatch(
     tasks: multiprocessing.queues.Queue[Any],
     reader: TraceReader,
     summary: Summary,
-    path: str,
-    first_number: int,
-    batch: list[Any],
-) -> None:
+    task: tuple[str, int, list[Any]],
+    by_line: bool,
+) -> bool:
     # Hand the batch to a worker if one can take it, else summarise it here:
-    # this process then works instead of waiting.
+    # this process then works instead of waiting. Return False if a text of
+    # the batch is not JSON.
+    path, first_number, batch = task
     if not tasks.full():
+        lines = batch if by_line else [orjson.dumps(entry) for entry in batch]
         try:
-            tasks.put_nowait(
-                (path, first_number, [orjson.dumps(entry) for entry in batch])
-            )
-            return
+            tasks.put_nowait((path, first_number, lines))
+            return True
         except queue.Full:
             pass
     trace_path = Path(path)
-    for offset, entry in enumerate(batch):
+    for offset, item in enumerate(batch):
+        try:
+            entry = orjson.loads(item) if by_line else item
+        except orjson.JSONDecodeError:
+            return False
         try:
             witness = parse_entry(entry)
         except EntryError as error:
@@ -313,15 +364,16 @@ def _dispatch(
             continue
         reader.witnesses += 1
         summary.add(witness)
+    return True
 
 
 def _collect(
     results: multiprocessing.queues.Queue[Any],
     workers: Sequence[multiprocessing.process.BaseProcess],
-) -> RangeSummary:
+) -> tuple[RangeSummary, bool]:
     while True:
         try:
-            part: RangeSummary = results.get(timeout=_WORKER_POLL_SECONDS)
+            part: tuple[RangeSummary, bool] = results.get(timeout=_WORKER_POLL_SECONDS)
             return part
         except queue.Empty:
             if any(worker.exitcode not in (None, 0) for worker in workers):

@@ -2,8 +2,9 @@
 
 A trace is ``trace.jsonl`` (one HAR entry a line), the same gzipped
 (``.jsonl.gz``), or a whole HAR document (``.har``, also gzipped), whose
-entries are streamed from ``log.entries`` without loading the document.
-Memory stays flat whatever the number of witnesses.
+entries are streamed from ``log.entries`` without loading the document (a
+document written one entry a line is read a line at a time, which is three
+times as fast). Memory stays flat whatever the number of witnesses.
 
 A bad entry never stops the reading: it is skipped, counted by reason and,
 for the first few, kept as a ``Problem`` naming its line. A file that is
@@ -15,9 +16,10 @@ from __future__ import annotations
 import gzip
 import logging
 import os
+import re
 import zlib
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +36,18 @@ logger = logging.getLogger(__name__)
 MAX_PROBLEMS = 20
 
 _GZIP_MAGIC = b"\x1f\x8b"
+
+# The first line, the end and the white space of a HAR document written one
+# entry a line (see _har_lines).
+_HAR_HEAD = re.compile(
+    rb'[ \t\r\n]*\{[ \t\r\n]*"log"[ \t\r\n]*:[ \t\r\n]*\{.*"entries"[ \t\r\n]*:'
+    rb"[ \t\r\n]*\[[ \t\r]*\n",
+    re.DOTALL,
+)
+_HAR_TAIL = re.compile(rb"[ \t\r\n]*\][ \t\r\n]*\}[ \t\r\n]*\}[ \t\r\n]*")
+_JSON_SPACE = b" \t\r\n"
+_MAX_HAR_HEAD = 64 * 1024
+_MAX_HAR_TAIL = 64
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,6 +165,31 @@ class TraceReader:
                 for number, entry in self._har_entries(path, stream):
                     yield path, number, entry
 
+    def har_texts(self) -> Generator[tuple[Path, int, bytes], None, bool]:
+        """Yield (path, entry number, text) of HAR documents written a line each.
+
+        The texts are not parsed yet. Return True when every document had
+        the layout of ``_har_line_texts``; return False, having yielded only
+        part, as soon as one is gzipped or breaks it: the caller then reads
+        the documents again with ``har_entries``.
+        """
+        for path in self.paths:
+            with self._reading(path, True) as stream:
+                if isinstance(stream, gzip.GzipFile):
+                    return False
+                texts = _har_line_texts(stream)
+                number = 0
+                while True:
+                    try:
+                        text = next(texts)
+                    except StopIteration as stop:
+                        if not stop.value:
+                            return False
+                        break
+                    number += 1
+                    yield path, number, text
+        return True
+
     def _read_jsonl(
         self,
         path: Path,
@@ -190,11 +229,28 @@ class TraceReader:
 
     def _har_entries(self, path: Path, stream: IO[bytes]) -> Iterator[tuple[int, Any]]:
         entry_number = 0
+        if not isinstance(stream, gzip.GzipFile):
+            lines = _har_lines(stream)
+            try:
+                while True:
+                    entry = next(lines)
+                    entry_number += 1
+                    yield entry_number, entry
+            except StopIteration as stop:
+                if stop.value:
+                    return
+            # The layout is not one entry a line after all: parse the whole
+            # document again, passing over the entries already given.
+            stream.seek(0)
+
+        skip = entry_number
+        entry_number = 0
         entries: Iterator[Any] = ijson.items(stream, "log.entries.item", use_float=True)
         try:
             for entry in entries:
                 entry_number += 1
-                yield entry_number, entry
+                if entry_number > skip:
+                    yield entry_number, entry
         except ijson.IncompleteJSONError:
             self.skip(
                 path,
@@ -221,6 +277,67 @@ class TraceReader:
                 continue
             self.witnesses += 1
             yield witness
+
+
+def _is_har_head(line: bytes) -> bool:
+    # One "entries" and no escapes: the array opened at the end of the line
+    # is then the only one whose items are log.entries.
+    if b"\\" in line or line.count(b'"entries"') != 1 or not _HAR_HEAD.fullmatch(line):
+        return False
+    try:
+        document = orjson.loads(line + b"]}}")
+    except orjson.JSONDecodeError:
+        return False
+    return type(document) is dict and len(document) == 1
+
+
+def _har_line_texts(stream: IO[bytes]) -> Generator[bytes, None, bool]:
+    """Yield the texts of the entries of a HAR document written one a line.
+
+    Tools that stream HAR documents write them so: the document up to
+    ``"entries": [`` on the first line, then each entry on a line of its own
+    followed by a comma but the last, then ``]}}``. Return True when the
+    document had that layout to its end, False on the first line that
+    breaks it. Each text is checked only to start an object: the caller
+    parses it and, if it is not JSON, the layout is broken there too.
+    """
+    if not _is_har_head(stream.readline(_MAX_HAR_HEAD)):
+        return False
+
+    expects_entry = True
+    for line in stream:
+        if not expects_entry:
+            rest = line + stream.read(_MAX_HAR_TAIL)
+            return len(rest) <= _MAX_HAR_TAIL and _HAR_TAIL.fullmatch(rest) is not None
+        text = line.rstrip(_JSON_SPACE)
+        expects_entry = text.endswith(b",")
+        if expects_entry:
+            text = text[:-1]
+        if not text.startswith(b"{"):
+            return False
+        yield text
+    return False
+
+
+def _har_lines(stream: IO[bytes]) -> Generator[Any, None, bool]:
+    """Yield the entries of a HAR document written one entry a line.
+
+    Parsing each line whole costs a third of parsing the document event by
+    event. Return as ``_har_line_texts`` does, having yielded only entries
+    that a parser of the whole document yields too, so that the caller can
+    parse it again from where the layout broke.
+    """
+    texts = _har_line_texts(stream)
+    while True:
+        try:
+            text = next(texts)
+        except StopIteration as stop:
+            return bool(stop.value)
+        try:
+            entry = orjson.loads(text)
+        except orjson.JSONDecodeError:
+            return False
+        yield entry
 
 
 def read_trace_range(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -154,17 +155,34 @@ def test_split_ranges_cover_every_line_once(tmp_path: Path) -> None:
         assert trace_range.first_line == data[: trace_range.start].count(b"\n") + 1
 
 
+def _har_by_line(entries: list[object]) -> str:
+    head = '{"log": {"version": "1.2", "entries": [\n'
+    return head + ",\n".join(json.dumps(entry) for entry in entries) + "\n]}}\n"
+
+
+def _har_whole(entries: list[object]) -> str:
+    return json.dumps({"log": {"entries": entries}})
+
+
+def _har_two_on_a_line(entries: list[object]) -> str:
+    # The layout breaks at the 101st entry: the document is parsed whole.
+    texts = [json.dumps(entry) for entry in entries]
+    texts[100:102] = [texts[100] + ", " + texts[101]]
+    return '{"log": {"version": "1.2", "entries": [\n' + ",\n".join(texts) + "\n]}}"
+
+
+@pytest.mark.parametrize("layout", [_har_whole, _har_by_line, _har_two_on_a_line])
 def test_a_parallel_har_build_gives_the_same_bytes(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, layout: Any
 ) -> None:
     entries: list[object] = [
         json.loads(line)
         for line in (FIXTURES / "shop.jsonl").read_text(encoding="utf-8").splitlines()
     ] * 2
     entries[5] = {"request": {}}
-    entries[150] = "not an entry"
+    entries[150] = {"request": 1}
     trace = tmp_path / "capture.har"
-    trace.write_text(json.dumps({"log": {"entries": entries}}), encoding="utf-8")
+    trace.write_text(layout(entries), encoding="utf-8")
     monkeypatch.setattr(build_module, "MIN_PARALLEL_BYTES", 0)
     monkeypatch.setattr(parallel_module, "HAR_BATCH", 16)
     single, parallel = tmp_path / "single.yaml", tmp_path / "parallel.yaml"
@@ -181,3 +199,28 @@ def test_a_parallel_har_build_gives_the_same_bytes(
         (151, "not-an-entry"),
     ]
     assert three.problems == one.problems
+
+
+def test_a_har_line_that_is_not_json_is_found_in_parallel(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    entries: list[object] = [
+        json.loads(line)
+        for line in (FIXTURES / "shop.jsonl").read_text(encoding="utf-8").splitlines()
+    ]
+    lines = _har_by_line(entries).splitlines(keepends=True)
+    lines[61] = '{"startedDateTime": NaN},\n'
+    trace = tmp_path / "capture.har"
+    trace.write_text("".join(lines), encoding="utf-8")
+    monkeypatch.setattr(build_module, "MIN_PARALLEL_BYTES", 0)
+    monkeypatch.setattr(parallel_module, "HAR_BATCH", 16)
+    single, parallel = tmp_path / "single.yaml", tmp_path / "parallel.yaml"
+
+    one = build_files([trace], model_path=single, jobs=1)
+    two = build_files([trace], model_path=parallel, jobs=2)
+
+    assert parallel.read_bytes() == single.read_bytes()
+    assert two.witnesses == one.witnesses == 60
+    assert two.skipped == one.skipped == {"truncated": 1}
+    assert [(p.line, p.reason) for p in two.problems] == [(61, "truncated")]
+    assert two.problems == one.problems

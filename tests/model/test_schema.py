@@ -8,7 +8,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from akita_model.schema import MAX_DEPTH, MAX_PROPERTIES, BodySchema, shape
+from akita_model.formats import detect_format
+from akita_model.schema import (
+    MAX_DEPTH,
+    MAX_PROPERTIES,
+    BodySchema,
+    shape,
+    string_format,
+)
 
 
 def _schema(*values: Any) -> dict[str, Any]:
@@ -197,3 +204,30 @@ def test_any_json_merges_like_the_whole(values: list[Any], data: st.DataObject) 
     first.merge(second)
 
     assert first.to_schema() == _schema(*values) == _schema(*reversed(values))
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "",
+        "word",
+        "-",
+        "-12",
+        "12",
+        "\u0661\u0662",
+        "2026-12-03",
+        "2026-12-03T21:10:08Z",
+        "2026-13-03T21:10:08Z",
+        "ada@example.com",
+        "https://example.com/",
+        "192.0.2.1",
+        "2001:db8::1",
+        "00000000-0000-4000-8000-000000000000",
+        "x" * 36,
+        "a:b",
+        "12345678901234567890123",
+    ],
+)
+def test_string_format_is_detect_format(value: str) -> None:
+    assert string_format(value) == detect_format(value)
+    assert string_format(value) == detect_format(value)
