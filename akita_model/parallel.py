@@ -308,8 +308,7 @@ def _build_har(
                 tasks, reader, summary, (batch_path, first_number, batch), by_line
             )
     finally:
-        for _ in workers:
-            tasks.put(None)
+        _stop_workers(tasks, workers)
 
     parts = [_collect(results, workers) for _ in workers]
     for worker in workers:
@@ -326,6 +325,23 @@ def _build_har(
         witnesses += part.witnesses
     problems.sort(key=lambda problem: (_path_order(paths, problem.path), problem.line))
     return RangeSummary(summary, witnesses, tuple(problems[:MAX_PROBLEMS]))
+
+
+def _stop_workers(
+    tasks: multiprocessing.queues.Queue[Any],
+    workers: Sequence[multiprocessing.process.BaseProcess],
+) -> None:
+    # One stop mark a worker. A full queue whose workers have all died would
+    # never drain, so waiting for room gives up once none is alive; the
+    # results then tell that a worker stopped.
+    for _ in workers:
+        while True:
+            try:
+                tasks.put(None, timeout=_WORKER_POLL_SECONDS)
+                break
+            except queue.Full:
+                if not any(worker.is_alive() for worker in workers):
+                    return
 
 
 def _path_order(paths: Sequence[str | os.PathLike[str]], path: str) -> int:
