@@ -30,6 +30,7 @@ _UNPREFIXED_HEADERS = frozenset({"CONTENT_TYPE", "CONTENT_LENGTH"})
 # What a witness reads of META besides the HTTP_ headers.
 _KEPT_META = _UNPREFIXED_HEADERS | {"SERVER_PROTOCOL", "QUERY_STRING"}
 _header_names: dict[str, str] = {}
+_kept_keys: dict[tuple[str, ...], tuple[str, ...]] = {}
 # The second of the last timestamp formatted, and its text up to the second.
 _last_second: list[Any] = [None, ""]
 
@@ -293,13 +294,18 @@ def _kept_meta(meta: Mapping[str, Any]) -> dict[str, Any]:
 
     The rest (the input stream, the socket, the server's objects) would
     outlive the request in the queue and age into the garbage collector's
-    older generations; a dict of strings is not tracked by it at all.
+    older generations; a dict of strings is not tracked by it at all. A
+    server sends the same few sets of keys again and again: which of them
+    to keep is worked out once for each.
     """
-    return {
-        key: value
-        for key, value in meta.items()
-        if key[:5] == "HTTP_" or key in _KEPT_META
-    }
+    keys = tuple(meta)
+    kept = _kept_keys.get(keys)
+    if kept is None:
+        kept = tuple(key for key in keys if key[:5] == "HTTP_" or key in _KEPT_META)
+        # The bound only guards against clients that vary their headers.
+        if len(_kept_keys) < 1024:
+            _kept_keys[keys] = kept
+    return {key: meta[key] for key in kept}
 
 
 def capture_exchange(
