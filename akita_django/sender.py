@@ -44,7 +44,7 @@ logger = logging.getLogger(__name__)
 # application far less than one call a witness, and each wake-up of the
 # sender takes the GIL from the requests.
 BATCH_SIZE = 500
-BATCH_LINGER = 0.25
+BATCH_LINGER = 0.2
 # Only a safety net: offer() wakes the sender when the queue stops being
 # empty.
 IDLE_WAIT = 5.0
