@@ -370,9 +370,10 @@ class DaemonLink:
     def _send_queued(self, client: httpx.Client) -> None:
         """Take what is queued, build its witnesses and post them."""
         with self._queue_lock:
+            # Counted before the queue empties: flush() reads both unlocked.
+            self._in_flight = len(self._queue)
             taken = list(self._queue)
             self._queue.clear()
-            self._in_flight = len(taken)
         try:
             for trace, witnesses in self._build(taken).items():
                 for first in range(0, len(witnesses), BATCH_SIZE):
