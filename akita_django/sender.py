@@ -19,11 +19,11 @@ from __future__ import annotations
 import atexit
 import logging
 import os
-import queue
 import random
 import threading
 import time
 import weakref
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -38,14 +38,16 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-# The sender takes witnesses off the queue every QUIET_SEND, or at once
-# when it is three quarters full, and posts them once a batch is full,
-# BATCH_LINGER old, or no witness came for QUIET_SEND: one call a batch
-# costs the application far less than one call a witness.
+# The sender sleeps until a witness is queued, lets a batch gather for
+# BATCH_LINGER (or until the queue holds BATCH_SIZE, or is three quarters
+# full), then builds and posts the whole batch: one call a batch costs the
+# application far less than one call a witness, and each wake-up of the
+# sender takes the GIL from the requests.
 BATCH_SIZE = 500
-BATCH_LINGER = 0.5
-QUIET_SEND = 0.05
-IDLE_WAIT = 0.1
+BATCH_LINGER = 0.2
+# Only a safety net: offer() wakes the sender when the queue stops being
+# empty.
+IDLE_WAIT = 5.0
 POLL_READ_TIMEOUT = 120.0
 SEND_TIMEOUT = 5.0
 BACKOFF_INITIAL = 0.5
@@ -165,9 +167,13 @@ class DaemonLink:
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._is_flushing = False
-        self._queue: queue.Queue[tuple[ActiveTrace, Exchange]] = queue.Queue(
-            self.settings.max_queue_len
-        )
+        # A deque under a plain lock: queue.Queue's conditions cost the
+        # request thread several times more for each witness.
+        self._queue_lock = threading.Lock()
+        self._queue: deque[tuple[ActiveTrace, Exchange]] = deque()
+        self._in_flight = 0
+        max_len = self.settings.max_queue_len
+        self._batch_len = max(1, min(BATCH_SIZE, max_len * 3 // 4))
         self._threads: list[threading.Thread] = []
         self.traces = ()
         self.idle = False
@@ -203,22 +209,25 @@ class DaemonLink:
     def offer(self, trace: ActiveTrace, exchange: Exchange) -> None:
         """Queue an exchange for a trace, or drop and count it when full."""
         pending = self._queue
-        try:
-            pending.put_nowait((trace, exchange))
-            # Reading the deque's length without the queue's lock is enough
-            # to tell that a batch is ready.
-            if len(pending.queue) * 4 >= pending.maxsize * 3:
-                self._wake.set()
-        except queue.Full:
-            with self._lock:
+        with self._queue_lock:
+            size = len(pending)
+            if size < self.settings.max_queue_len:
+                pending.append((trace, exchange))
+            else:
                 self.dropped += 1
-            self._throttle.warning(
-                "queue",
-                "akita_middleware: the queue of %d witnesses is full; dropped "
-                "%d so far",
-                self.settings.max_queue_len,
-                self.dropped,
-            )
+        if size < self.settings.max_queue_len:
+            # The sender sleeps until the queue stops being empty, then
+            # until a batch is due or ready.
+            if size == 0 or size + 1 == self._batch_len:
+                self._wake.set()
+            return
+
+        self._throttle.warning(
+            "queue",
+            "akita_middleware: the queue of %d witnesses is full; dropped %d so far",
+            self.settings.max_queue_len,
+            self.dropped,
+        )
 
     def flush(self, timeout: float) -> bool:
         """Send what is queued now; wait at most ``timeout`` for it to go.
@@ -229,7 +238,7 @@ class DaemonLink:
         self._is_flushing = True
         self._wake.set()
         try:
-            while self._queue.unfinished_tasks:
+            while self._queue or self._in_flight:
                 if time.monotonic() >= deadline or not self._threads:
                     return False
                 time.sleep(0.01)
@@ -244,7 +253,7 @@ class DaemonLink:
         if not self.flush(timeout):
             logger.warning(
                 "akita_middleware: %d witnesses not sent at shutdown",
-                self._queue.qsize(),
+                len(self._queue) + self._in_flight,
             )
         self._stop.set()
         self._wake.set()
@@ -336,57 +345,58 @@ class DaemonLink:
         return is_changed
 
     def _send_loop(self) -> None:
-        stop, wake = self._stop, self._wake
-        batch: dict[ActiveTrace, list[bytes]] = {}
-        taken = 0
-        batch_started = last_taken = 0.0
+        stop, wake, pending = self._stop, self._wake, self._queue
         with self._client(SEND_TIMEOUT) as client:
             while True:
                 is_stopping = stop.is_set()
-                drained = self._drain(BATCH_SIZE - taken, batch)
-                now = time.monotonic()
-                if drained:
-                    last_taken = now
-                    if not taken:
-                        batch_started = now
-                taken += drained
-
-                # A batch goes when full, when old, or when traffic pauses:
-                # a server that dies by its signal runs no atexit handler.
-                if taken and (
-                    taken >= BATCH_SIZE
-                    or now - batch_started >= BATCH_LINGER
-                    or now - last_taken >= QUIET_SEND
-                    or is_stopping
-                    or self._is_flushing
-                ):
-                    self._send_and_finish(client, batch, taken)
-                    batch, taken = {}, 0
+                if not pending:
+                    if is_stopping:
+                        return
+                    wake.wait(IDLE_WAIT)
+                    wake.clear()
                     continue
-                if is_stopping:
-                    return
-                # Sleeping until the batch is due, or until the queue fills
-                # or a flush asks, keeps the sender off the GIL.
-                wake.wait(QUIET_SEND if taken else IDLE_WAIT)
-                wake.clear()
 
-    def _drain(self, room: int, batch: dict[ActiveTrace, list[bytes]]) -> int:
-        """Move queued exchanges into the batch as JSON; return how many.
+                # A batch gathers for BATCH_LINGER unless it is ready, a
+                # flush asks or the link stops; it goes without waiting
+                # for more, as a server that dies by its signal runs no
+                # atexit handler.
+                if not (
+                    is_stopping or self._is_flushing or len(pending) >= self._batch_len
+                ):
+                    wake.wait(BATCH_LINGER)
+                    wake.clear()
+                self._send_queued(client)
 
-        Building witnesses as they are taken, rather than when the batch is
-        sent, frees the queue for the requests that keep coming; keeping
-        them as bytes lets each witness's dicts be freed at once instead of
-        aging into the garbage collector's older generations.
+    def _send_queued(self, client: httpx.Client) -> None:
+        """Take what is queued, build its witnesses and post them."""
+        with self._queue_lock:
+            # Counted before the queue empties: flush() reads both unlocked.
+            self._in_flight = len(self._queue)
+            taken = list(self._queue)
+            self._queue.clear()
+        try:
+            for trace, witnesses in self._build(taken).items():
+                for first in range(0, len(witnesses), BATCH_SIZE):
+                    chunk = witnesses[first : first + BATCH_SIZE]
+                    self._send_events(client, trace, chunk)
+        except Exception:
+            logger.error("akita_middleware: cannot send", exc_info=True)
+        finally:
+            self._in_flight = 0
+
+    def _build(
+        self, taken: list[tuple[ActiveTrace, Exchange]]
+    ) -> dict[ActiveTrace, list[bytes]]:
+        """Return the JSON of the witnesses of each trace.
+
+        Each witness is serialised as soon as it is built, so that its dicts
+        are freed at once instead of aging into the garbage collector's
+        older generations.
         """
         import orjson
 
-        taken = 0
-        while taken < room:
-            try:
-                trace, exchange = self._queue.get_nowait()
-            except queue.Empty:
-                break
-            taken += 1
+        batch: dict[ActiveTrace, list[bytes]] = {}
+        for trace, exchange in taken:
             akita = self._trace_fields.get(trace)
             if akita is None:
                 akita = {**self._akita_fields, "trace": trace.name}
@@ -398,23 +408,11 @@ class DaemonLink:
                     self.rejected += 1
                 logger.error("akita_middleware: cannot build a witness", exc_info=True)
                 continue
-            batch.setdefault(trace, []).append(witness)
-        return taken
-
-    def _send_and_finish(
-        self,
-        client: httpx.Client,
-        batch: dict[ActiveTrace, list[bytes]],
-        taken: int,
-    ) -> None:
-        try:
-            for trace, witnesses in batch.items():
-                self._send_events(client, trace, witnesses)
-        except Exception:
-            logger.error("akita_middleware: cannot send", exc_info=True)
-        finally:
-            for _ in range(taken):
-                self._queue.task_done()
+            witnesses = batch.get(trace)
+            if witnesses is None:
+                witnesses = batch[trace] = []
+            witnesses.append(witness)
+        return batch
 
     def _send_events(
         self, client: httpx.Client, trace: ActiveTrace, witnesses: list[bytes]

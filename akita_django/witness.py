@@ -13,9 +13,11 @@ recorded as absent.
 from __future__ import annotations
 
 import base64
+import math
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from http.cookies import Morsel
 from typing import Any
 from urllib.parse import parse_qsl
@@ -25,7 +27,12 @@ from django.http.response import HttpResponseBase
 
 WITNESS_VERSION = 1
 _UNPREFIXED_HEADERS = frozenset({"CONTENT_TYPE", "CONTENT_LENGTH"})
+# What a witness reads of META besides the HTTP_ headers.
+_KEPT_META = _UNPREFIXED_HEADERS | {"SERVER_PROTOCOL", "QUERY_STRING"}
 _header_names: dict[str, str] = {}
+_kept_keys: dict[tuple[str, ...], tuple[str, ...]] = {}
+# The second of the last timestamp formatted, and its text up to the second.
+_last_second: list[Any] = [None, ""]
 
 
 # Not frozen: a frozen dataclass sets each field through object.__setattr__,
@@ -45,8 +52,8 @@ class Exchange:
     route: str | None
     status: int
     reason: str
-    headers: list[tuple[str, str]]
-    cookies: list[Morsel[str]]
+    headers: tuple[tuple[str, str], ...]
+    cookies: tuple[Morsel[str], ...]
     content: bytes | None
     content_size: int
 
@@ -70,7 +77,7 @@ class Exchange:
             extra["truncated"] = True
 
         return {
-            "startedDateTime": datetime.fromtimestamp(self.started, UTC).isoformat(),
+            "startedDateTime": _iso_timestamp(self.started),
             "time": elapsed,
             "request": _request_entry(self),
             "response": _response_entry(self),
@@ -78,6 +85,29 @@ class Exchange:
             "timings": {"send": 0, "wait": elapsed, "receive": 0},
             "_akita": extra,
         }
+
+
+def _iso_timestamp(started: float) -> str:
+    """Return what ``datetime.fromtimestamp(started, UTC).isoformat()`` does.
+
+    Witnesses come many a second: the text up to the second is made once a
+    second, and only the microseconds for each witness.
+    """
+    # Split and rounded as datetime does, so that both give the same text.
+    fraction, whole = math.modf(started)
+    micros = round(fraction * 1e6)
+    if micros >= 1_000_000:
+        micros, whole = micros - 1_000_000, whole + 1
+    elif micros < 0:
+        micros, whole = micros + 1_000_000, whole - 1
+    second = int(whole)
+    last = _last_second
+    if last[0] != second:
+        last[1] = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+        last[0] = second
+    if micros:
+        return f"{last[1]}.{micros:06d}+00:00"
+    return f"{last[1]}+00:00"
 
 
 def _text_fields(data: bytes, is_cut: bool) -> dict[str, str]:
@@ -250,13 +280,32 @@ def _request_body(request: HttpRequest, limit: int) -> tuple[bytes | None, int]:
     return body[:limit], len(body)
 
 
-def _response_headers(response: HttpResponseBase) -> list[tuple[str, str]]:
+def _response_headers(response: HttpResponseBase) -> tuple[tuple[str, str], ...]:
     # ResponseHeaders keeps (name, value) pairs by lower-cased name; reading
     # them directly skips the per-key lookups of its Mapping interface.
     store = getattr(response.headers, "_store", None)
     if isinstance(store, dict):
-        return list(store.values())
-    return list(response.items())
+        return tuple(store.values())
+    return tuple(response.items())
+
+
+def _kept_meta(meta: Mapping[str, Any]) -> dict[str, Any]:
+    """Return the part of META that a witness reads.
+
+    The rest (the input stream, the socket, the server's objects) would
+    outlive the request in the queue and age into the garbage collector's
+    older generations; a dict of strings is not tracked by it at all. A
+    server sends the same few sets of keys again and again: which of them
+    to keep is worked out once for each.
+    """
+    keys = tuple(meta)
+    kept = _kept_keys.get(keys)
+    if kept is None:
+        kept = tuple(key for key in keys if key[:5] == "HTTP_" or key in _KEPT_META)
+        # The bound only guards against clients that vary their headers.
+        if len(_kept_keys) < 1024:
+            _kept_keys[keys] = kept
+    return {key: meta[key] for key in kept}
 
 
 def capture_exchange(
@@ -303,14 +352,14 @@ def capture_exchange(
         method=request.method or "GET",
         url_prefix=f"{request.scheme}://{_raw_host(request, use_forwarded_host)}",
         full_path=request.get_full_path(),
-        meta=dict(request.META),
+        meta=_kept_meta(request.META),
         body=body,
         body_size=body_size,
         route=str(route) if route else None,
         status=response.status_code,
         reason=str(response.reason_phrase),
         headers=headers,
-        cookies=list(response.cookies.values()),
+        cookies=tuple(response.cookies.values()),
         content=content,
         content_size=content_size,
     )
