@@ -16,7 +16,7 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
 DEFAULT_DAEMON_HOST = "localhost:50080"
-DEFAULT_MAX_QUEUE_LEN = 1000
+DEFAULT_MAX_QUEUE_LEN = 200
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
 
 _MISSING = object()
