@@ -149,12 +149,24 @@ def obfuscate_value(value: Any) -> Any:
     return PLACEHOLDER_STRING
 
 
+# Object keys, checked for secrets; they repeat most of all.
+_keys: dict[str, str] = {}
+
+
+def _kept_key(key: Any) -> str:
+    text = key if type(key) is str else str(key)
+    kept = redact_secrets(text)
+    if len(text) <= _CACHED_LENGTH:
+        if len(_keys) >= _MEMO_SIZE:
+            _keys.clear()
+        _keys[text] = kept
+    return kept
+
+
 def _obfuscate_object(value: dict[Any, Any]) -> dict[str, Any]:
     new: dict[str, Any] = {}
     for key, item in value.items():
-        if type(key) is not str:
-            key = str(key)
-        key = redact_secrets(key)
+        key = _keys.get(key) or _kept_key(key)
         # The common leaves here, the rest through obfuscate_value.
         kind = type(item)
         if kind is str:
