@@ -149,24 +149,26 @@ def obfuscate_value(value: Any) -> Any:
     return PLACEHOLDER_STRING
 
 
-# Object keys, checked for secrets; they repeat most of all.
-_keys: dict[str, str] = {}
+# Text kept once checked for secrets (object keys, methods, media types):
+# it repeats most of all.
+_kept_text: dict[str, str] = {}
 
 
-def _kept_key(key: Any) -> str:
-    text = key if type(key) is str else str(key)
+def _kept(value: Any) -> str:
+    """Return text checked for secrets, remembering it if it is short."""
+    text = value if type(value) is str else str(value)
     kept = redact_secrets(text)
     if len(text) <= _CACHED_LENGTH:
-        if len(_keys) >= _MEMO_SIZE:
-            _keys.clear()
-        _keys[text] = kept
+        if len(_kept_text) >= _MEMO_SIZE:
+            _kept_text.clear()
+        _kept_text[text] = kept
     return kept
 
 
 def _obfuscate_object(value: dict[Any, Any]) -> dict[str, Any]:
     new: dict[str, Any] = {}
     for key, item in value.items():
-        key = _keys.get(key) or _kept_key(key)
+        key = _kept_text.get(key) or _kept(key)
         # The common leaves here, the rest through obfuscate_value.
         kind = type(item)
         if kind is str:
@@ -455,7 +457,7 @@ def _obfuscate_body_record(body: Any) -> Any:
                 encoding if isinstance(encoding, str) else None,
             )
         elif key in ("mimeType", "encoding") and isinstance(value, str):
-            new[key] = redact_secrets(value)
+            new[key] = _kept_text.get(value) or _kept(value)
         elif key in ("size", "compression") and isinstance(value, int | float):
             new[key] = value
         elif key == "params":
@@ -481,6 +483,8 @@ def _keep_number(value: Any) -> Any:
 
 
 def _keep_string(value: Any) -> Any:
+    if type(value) is str:
+        return _kept_text.get(value) or _kept(value)
     return redact_secrets(value) if isinstance(value, str) else obfuscate_value(value)
 
 
@@ -538,7 +542,7 @@ def _obfuscate_akita(fields: Any) -> dict[str, Any]:
         elif key in ("route", "service", "middleware", "trace") and isinstance(
             value, str
         ):
-            new[key] = redact_secrets(value)
+            new[key] = _kept_text.get(value) or _kept(value)
         else:
             new[key] = obfuscate_value(value)
     new["obfuscated"] = True
@@ -571,7 +575,7 @@ def _timings(value: Any, route: str | None) -> Any:
     if not isinstance(value, dict):
         return obfuscate_value(value)
     return {
-        redact_secrets(str(k)): v if isinstance(v, int | float) else None
+        (_kept_text.get(k) or _kept(k)): v if isinstance(v, int | float) else None
         for k, v in value.items()
     }
 
