@@ -298,6 +298,11 @@ def _header_value_handler(name: str) -> Callable[[str], str]:
     return placeholder_string
 
 
+_REMEMBERED_HANDLERS: frozenset[Callable[[str], str]] = frozenset(
+    (placeholder_string, redact_secrets)
+)
+
+
 def obfuscate_header_value(name: str, value: str) -> str:
     """Return the obfuscated value of one header."""
     return _header_value_handler(name)(value)
@@ -307,14 +312,20 @@ _header_pairs: dict[tuple[str, str], tuple[str, str]] = {}
 
 
 def _header_pair(name: str, value: str) -> tuple[str, str]:
-    """Return a header's obfuscated name and value, remembering short ones."""
+    """Return a header's obfuscated name and value, remembering short ones.
+
+    Credentials and cookies are not remembered: they differ from one user to
+    the next, so they would only push out values that repeat, and they are
+    better not kept in memory at all.
+    """
     pair = (name, value)
     known = _header_pairs.get(pair)
     if known is not None:
         return known
 
-    obfuscated = (redact_secrets(name), _header_value_handler(name)(value))
-    if len(value) <= _CACHED_LENGTH:
+    handler = _header_value_handler(name)
+    obfuscated = (redact_secrets(name), handler(value))
+    if handler in _REMEMBERED_HANDLERS and len(value) <= _CACHED_LENGTH:
         if len(_header_pairs) >= _MEMO_SIZE:
             _header_pairs.clear()
         _header_pairs[pair] = obfuscated
