@@ -198,5 +198,5 @@ def spool_lines(
         fields["service"] = service
         fields["middleware"] = middleware
         fields["trace"] = trace_name
-        lines.append(orjson.dumps(obfuscated) + b"\n")
+        lines.append(orjson.dumps(obfuscated, option=orjson.OPT_APPEND_NEWLINE))
     return lines

@@ -37,9 +37,16 @@ import binascii
 import re
 from collections.abc import Callable
 from datetime import datetime
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import (
+    parse_qsl,
+    quote_plus,
+    unquote_plus,
+    urlencode,
+    urlsplit,
+    urlunsplit,
+)
 
 import orjson
 
@@ -86,13 +93,28 @@ _MULTIPART_FIELD = re.compile(
 _BOUNDARY = re.compile(r'boundary="?(?P<boundary>[^";]+)"?', re.IGNORECASE)
 
 
+# Short values repeat (header values, enums, flags): remember their
+# placeholders (in memory only; nothing of it is written anywhere), at most
+# _MEMO_SIZE of them.
+_CACHED_LENGTH = 64
+_MEMO_SIZE = 8192
+_placeholders: dict[str, str] = {}
+
+
 def placeholder_string(value: str) -> str:
     """Return the placeholder of a string: same format, no content."""
+    known = _placeholders.get(value)
+    if known is not None:
+        return known
     if not value:
         return value
+
+    placeholder = _placeholder(value)
     if len(value) <= _CACHED_LENGTH:
-        return _cached_placeholder(value)
-    return _placeholder(value)
+        if len(_placeholders) >= _MEMO_SIZE:
+            _placeholders.clear()
+        _placeholders[value] = placeholder
+    return placeholder
 
 
 def _placeholder(value: str) -> str:
@@ -101,46 +123,61 @@ def _placeholder(value: str) -> str:
         return PLACEHOLDERS[data_format]
     if value == "true" or value == "false":
         return value
-    if _NUMBER.fullmatch(value):
+    first = value[0]
+    if (first.isdigit() or first == "-") and _NUMBER.fullmatch(value):
         return PLACEHOLDER_NUMBER
-    if is_jwt(value):
+    if first == "e" and is_jwt(value):
         return PLACEHOLDER_JWT
     return PLACEHOLDER_STRING
 
 
-# Short values repeat (header values, enums, flags): remember their
-# placeholders (in memory only; nothing of it is written anywhere).
-_CACHED_LENGTH = 64
-_cached_placeholder = lru_cache(maxsize=8192)(_placeholder)
-
-
 def obfuscate_value(value: Any) -> Any:
     """Return a JSON value with every leaf replaced; keys and shape are kept."""
-    handler = _VALUE_HANDLERS.get(type(value))
-    if handler is not None:
-        return handler(value)
-    if value is None:
-        return None
+    kind = type(value)
+    if kind is str:
+        return _placeholders.get(value) or placeholder_string(value)
+    if kind is dict:
+        return _obfuscate_object(value)
+    if kind is list:
+        return [obfuscate_value(item) for item in value]
+    if kind is int:
+        return 0
+    if kind is float:
+        return 0.0
+    if kind is bool or value is None:
+        return value
     return PLACEHOLDER_STRING
 
 
+# Text kept once checked for secrets (object keys, methods, media types):
+# it repeats most of all.
+_kept_text: dict[str, str] = {}
+
+
+def _kept(value: Any) -> str:
+    """Return text checked for secrets, remembering it if it is short."""
+    text = value if type(value) is str else str(value)
+    kept = redact_secrets(text)
+    if len(text) <= _CACHED_LENGTH:
+        if len(_kept_text) >= _MEMO_SIZE:
+            _kept_text.clear()
+        _kept_text[text] = kept
+    return kept
+
+
 def _obfuscate_object(value: dict[Any, Any]) -> dict[str, Any]:
-    return {redact_secrets(str(k)): obfuscate_value(v) for k, v in value.items()}
-
-
-def _obfuscate_array(value: list[Any]) -> list[Any]:
-    return [obfuscate_value(item) for item in value]
-
-
-# By exact type: JSON parsers make no subclasses, and bool is not int here.
-_VALUE_HANDLERS: dict[type, Callable[[Any], Any]] = {
-    str: placeholder_string,
-    bool: lambda value: value,
-    int: lambda value: 0,
-    float: lambda value: 0.0,
-    dict: _obfuscate_object,
-    list: _obfuscate_array,
-}
+    new: dict[str, Any] = {}
+    for key, item in value.items():
+        key = _kept_text.get(key) or _kept(key)
+        # The common leaves here, the rest through obfuscate_value.
+        kind = type(item)
+        if kind is str:
+            new[key] = _placeholders.get(item) or placeholder_string(item)
+        elif kind is int:
+            new[key] = 0
+        else:
+            new[key] = obfuscate_value(item)
+    return new
 
 
 def _parse_json(text: str) -> tuple[bool, Any]:
@@ -261,9 +298,38 @@ def _header_value_handler(name: str) -> Callable[[str], str]:
     return placeholder_string
 
 
+_REMEMBERED_HANDLERS: frozenset[Callable[[str], str]] = frozenset(
+    (placeholder_string, redact_secrets)
+)
+
+
 def obfuscate_header_value(name: str, value: str) -> str:
     """Return the obfuscated value of one header."""
     return _header_value_handler(name)(value)
+
+
+_header_pairs: dict[tuple[str, str], tuple[str, str]] = {}
+
+
+def _header_pair(name: str, value: str) -> tuple[str, str]:
+    """Return a header's obfuscated name and value, remembering short ones.
+
+    Credentials and cookies are not remembered: they differ from one user to
+    the next, so they would only push out values that repeat, and they are
+    better not kept in memory at all.
+    """
+    pair = (name, value)
+    known = _header_pairs.get(pair)
+    if known is not None:
+        return known
+
+    handler = _header_value_handler(name)
+    obfuscated = (redact_secrets(name), handler(value))
+    if handler in _REMEMBERED_HANDLERS and len(value) <= _CACHED_LENGTH:
+        if len(_header_pairs) >= _MEMO_SIZE:
+            _header_pairs.clear()
+        _header_pairs[pair] = obfuscated
+    return obfuscated
 
 
 def _obfuscate_records(
@@ -288,10 +354,11 @@ def _obfuscate_records(
         if len(record) == 2 and type(name) is str and type(value) is str:
             # The common record, {"name": ..., "value": ...}, the short way.
             if is_header:
-                value = _header_value_handler(name)(value)
+                name, value = _header_pair(name, value)
             else:
-                value = placeholder_string(value)
-            result.append({"name": redact_secrets(name), "value": value})
+                name = redact_secrets(name)
+                value = _placeholders.get(value) or placeholder_string(value)
+            result.append({"name": name, "value": value})
             continue
 
         new: dict[str, Any] = {}
@@ -317,9 +384,49 @@ _SIMPLE_URL = re.compile(
 )
 
 
+_query_names: dict[str, str] = {}
+_query_values: dict[str, str] = {}
+
+
+def _query_name(name: str) -> str:
+    known = _query_names.get(name)
+    if known is not None:
+        return known
+
+    known = quote_plus(redact_secrets(unquote_plus(name)))
+    if len(name) <= _CACHED_LENGTH:
+        if len(_query_names) >= _MEMO_SIZE:
+            _query_names.clear()
+        _query_names[name] = known
+    return known
+
+
+def _query_value(value: str) -> str:
+    known = _query_values.get(value)
+    if known is not None:
+        return known
+
+    known = quote_plus(placeholder_string(unquote_plus(value)))
+    if len(value) <= _CACHED_LENGTH:
+        if len(_query_values) >= _MEMO_SIZE:
+            _query_values.clear()
+        _query_values[value] = known
+    return known
+
+
 def _obfuscate_query(query: str) -> str:
-    pairs = parse_qsl(query, keep_blank_values=True)
-    return urlencode([(redact_secrets(k), placeholder_string(v)) for k, v in pairs])
+    """Obfuscate a query string as ``urlencode(parse_qsl(query))`` reads it.
+
+    Names and values are each decoded and encoded again only once, as they
+    repeat: this is the same text, written pair by pair.
+    """
+    pairs = []
+    for pair in query.split("&"):
+        if not pair:
+            continue
+        name, _, value = pair.partition("=")
+        pairs.append(_query_name(name) + "=" + _query_value(value))
+    return "&".join(pairs)
 
 
 def _obfuscate_url(url: str, route: str | None) -> str:
@@ -361,7 +468,7 @@ def _obfuscate_body_record(body: Any) -> Any:
                 encoding if isinstance(encoding, str) else None,
             )
         elif key in ("mimeType", "encoding") and isinstance(value, str):
-            new[key] = redact_secrets(value)
+            new[key] = _kept_text.get(value) or _kept(value)
         elif key in ("size", "compression") and isinstance(value, int | float):
             new[key] = value
         elif key == "params":
@@ -382,11 +489,13 @@ def _obfuscate_form_params(params: Any) -> Any:
     return result
 
 
-def _keep_number(value: Any, route: str | None) -> Any:
+def _keep_number(value: Any) -> Any:
     return value if isinstance(value, int | float) else obfuscate_value(value)
 
 
-def _keep_string(value: Any, route: str | None) -> Any:
+def _keep_string(value: Any) -> Any:
+    if type(value) is str:
+        return _kept_text.get(value) or _kept(value)
     return redact_secrets(value) if isinstance(value, str) else obfuscate_value(value)
 
 
@@ -398,22 +507,21 @@ def _url_field(value: Any, route: str | None) -> Any:
 
 _COOKIE_ATTRIBUTES = ("path", "domain", "httpOnly", "secure", "sameSite")
 
-# How each field of a request or response is obfuscated; any other field is
-# obfuscated value by value.
-_MESSAGE_FIELDS: dict[str, Callable[[Any, str | None], Any]] = {
+# How each field of a request or response but its URL is obfuscated; any
+# other field is obfuscated value by value.
+_MESSAGE_FIELDS: dict[str, Callable[[Any], Any]] = {
     "method": _keep_string,
     "httpVersion": _keep_string,
     "statusText": _keep_string,
     "status": _keep_number,
     "headersSize": _keep_number,
     "bodySize": _keep_number,
-    "url": _url_field,
-    "headers": lambda value, route: _obfuscate_records(value, is_header=True),
-    "queryString": lambda value, route: _obfuscate_records(value),
-    "cookies": lambda value, route: _obfuscate_records(value, _COOKIE_ATTRIBUTES),
-    "postData": lambda value, route: _obfuscate_body_record(value),
-    "content": lambda value, route: _obfuscate_body_record(value),
-    "redirectURL": lambda value, route: obfuscate_value(value),
+    "headers": partial(_obfuscate_records, is_header=True),
+    "queryString": _obfuscate_records,
+    "cookies": partial(_obfuscate_records, kept=_COOKIE_ATTRIBUTES),
+    "postData": _obfuscate_body_record,
+    "content": _obfuscate_body_record,
+    "redirectURL": obfuscate_value,
 }
 
 
@@ -425,7 +533,12 @@ def _obfuscate_message(message: Any, route: str | None) -> Any:
     new: dict[str, Any] = {}
     for key, value in message.items():
         handler = _MESSAGE_FIELDS.get(key)
-        new[key] = obfuscate_value(value) if handler is None else handler(value, route)
+        if handler is not None:
+            new[key] = handler(value)
+        elif key == "url":
+            new[key] = _url_field(value, route)
+        else:
+            new[key] = obfuscate_value(value)
     return new
 
 
@@ -440,7 +553,7 @@ def _obfuscate_akita(fields: Any) -> dict[str, Any]:
         elif key in ("route", "service", "middleware", "trace") and isinstance(
             value, str
         ):
-            new[key] = redact_secrets(value)
+            new[key] = _kept_text.get(value) or _kept(value)
         else:
             new[key] = obfuscate_value(value)
     new["obfuscated"] = True
@@ -473,7 +586,7 @@ def _timings(value: Any, route: str | None) -> Any:
     if not isinstance(value, dict):
         return obfuscate_value(value)
     return {
-        redact_secrets(str(k)): v if isinstance(v, int | float) else None
+        (_kept_text.get(k) or _kept(k)): v if isinstance(v, int | float) else None
         for k, v in value.items()
     }
 
@@ -484,7 +597,7 @@ _WITNESS_FIELDS: dict[str, Callable[[Any, str | None], Any]] = {
     "request": _obfuscate_message,
     "response": _obfuscate_message,
     "startedDateTime": _started,
-    "time": _keep_number,
+    "time": lambda value, route: _keep_number(value),
     "timings": _timings,
     "_akita": lambda value, route: _obfuscate_akita(value),
 }

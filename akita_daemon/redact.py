@@ -20,7 +20,6 @@ secret pattern:
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 
 # A JWT whose header says HS256 and whose payload is {"sub": "0"}, signed with
 # nothing worth knowing: it has the shape of a JWT and carries no secret.
@@ -53,9 +52,17 @@ _SECRET = re.compile(
 # No pattern above matches fewer characters (a card number has 13 digits).
 _SHORTEST_SECRET = 13
 
-# Strings kept as they are repeat a lot (header names, JSON keys): cache
-# them, but only short ones, so the cache stays small.
+# What every match of _SECRET holds: a literal piece of its pattern, or for a
+# card number a run of 13 digits, spaces and dashes. Looking for these is
+# several times faster than running _SECRET, which most text does not match.
+_LITERALS = ("eyJ", "_", "xox", "-----BEGIN", "AKIA", "ASIA", "AGPA", "AIDA", "AROA")
+_DIGIT_RUN = re.compile(r"[0-9][0-9 -]{12}")
+
+# Strings kept as they are repeat a lot (header names, JSON keys): remember
+# them, but only short ones, and at most _MEMO_SIZE, so memory stays small.
 _CACHED_LENGTH = 200
+_MEMO_SIZE = 8192
+_memo: dict[str, str] = {}
 
 
 def passes_luhn(digits: str) -> bool:
@@ -84,8 +91,16 @@ def _replacement(match: re.Match[str]) -> str:
     return REDACTED
 
 
-@lru_cache(maxsize=4096)
-def _redact_cached(text: str) -> str:
+def _may_hold_secret(text: str) -> bool:
+    for literal in _LITERALS:
+        if literal in text:
+            return True
+    return "bearer" in text.lower() or _DIGIT_RUN.search(text) is not None
+
+
+def _redact(text: str) -> str:
+    if not _may_hold_secret(text):
+        return text
     return _SECRET.sub(_replacement, text)
 
 
@@ -93,9 +108,17 @@ def redact_secrets(text: str) -> str:
     """Return ``text`` with every well-known secret in it replaced."""
     if len(text) < _SHORTEST_SECRET:
         return text
+
+    known = _memo.get(text)
+    if known is not None:
+        return known
+
+    redacted = _redact(text)
     if len(text) <= _CACHED_LENGTH:
-        return _redact_cached(text)
-    return _SECRET.sub(_replacement, text)
+        if len(_memo) >= _MEMO_SIZE:
+            _memo.clear()
+        _memo[text] = redacted
+    return redacted
 
 
 def contains_secret(text: str) -> bool:
