@@ -50,6 +50,7 @@ from urllib.parse import (
 
 import orjson
 
+from akita_daemon.memo import Memo
 from akita_daemon.redact import PLACEHOLDER_JWT, redact_secrets
 from akita_daemon.routes import replace_path_parameters
 from akita_model.auth import is_jwt
@@ -94,11 +95,9 @@ _BOUNDARY = re.compile(r'boundary="?(?P<boundary>[^";]+)"?', re.IGNORECASE)
 
 
 # Short values repeat (header values, enums, flags): remember their
-# placeholders (in memory only; nothing of it is written anywhere), at most
-# _MEMO_SIZE of them.
+# placeholders.
 _CACHED_LENGTH = 64
-_MEMO_SIZE = 8192
-_placeholders: dict[str, str] = {}
+_placeholders: Memo[str, str] = Memo()
 
 
 def placeholder_string(value: str) -> str:
@@ -111,9 +110,7 @@ def placeholder_string(value: str) -> str:
 
     placeholder = _placeholder(value)
     if len(value) <= _CACHED_LENGTH:
-        if len(_placeholders) >= _MEMO_SIZE:
-            _placeholders.clear()
-        _placeholders[value] = placeholder
+        _placeholders.remember(value, placeholder)
     return placeholder
 
 
@@ -151,7 +148,7 @@ def obfuscate_value(value: Any) -> Any:
 
 # Text kept once checked for secrets (object keys, methods, media types):
 # it repeats most of all.
-_kept_text: dict[str, str] = {}
+_kept_text: Memo[str, str] = Memo()
 
 
 def _kept(value: Any) -> str:
@@ -159,9 +156,7 @@ def _kept(value: Any) -> str:
     text = value if type(value) is str else str(value)
     kept = redact_secrets(text)
     if len(text) <= _CACHED_LENGTH:
-        if len(_kept_text) >= _MEMO_SIZE:
-            _kept_text.clear()
-        _kept_text[text] = kept
+        _kept_text.remember(text, kept)
     return kept
 
 
@@ -308,7 +303,7 @@ def obfuscate_header_value(name: str, value: str) -> str:
     return _header_value_handler(name)(value)
 
 
-_header_pairs: dict[tuple[str, str], tuple[str, str]] = {}
+_header_pairs: Memo[tuple[str, str], tuple[str, str]] = Memo()
 
 
 def _header_pair(name: str, value: str) -> tuple[str, str]:
@@ -326,9 +321,7 @@ def _header_pair(name: str, value: str) -> tuple[str, str]:
     handler = _header_value_handler(name)
     obfuscated = (redact_secrets(name), handler(value))
     if handler in _REMEMBERED_HANDLERS and len(value) <= _CACHED_LENGTH:
-        if len(_header_pairs) >= _MEMO_SIZE:
-            _header_pairs.clear()
-        _header_pairs[pair] = obfuscated
+        _header_pairs.remember(pair, obfuscated)
     return obfuscated
 
 
@@ -384,8 +377,8 @@ _SIMPLE_URL = re.compile(
 )
 
 
-_query_names: dict[str, str] = {}
-_query_values: dict[str, str] = {}
+_query_names: Memo[str, str] = Memo()
+_query_values: Memo[str, str] = Memo()
 
 
 def _query_name(name: str) -> str:
@@ -395,9 +388,7 @@ def _query_name(name: str) -> str:
 
     known = quote_plus(redact_secrets(unquote_plus(name)))
     if len(name) <= _CACHED_LENGTH:
-        if len(_query_names) >= _MEMO_SIZE:
-            _query_names.clear()
-        _query_names[name] = known
+        _query_names.remember(name, known)
     return known
 
 
@@ -408,9 +399,7 @@ def _query_value(value: str) -> str:
 
     known = quote_plus(placeholder_string(unquote_plus(value)))
     if len(value) <= _CACHED_LENGTH:
-        if len(_query_values) >= _MEMO_SIZE:
-            _query_values.clear()
-        _query_values[value] = known
+        _query_values.remember(value, known)
     return known
 
 

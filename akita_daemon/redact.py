@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import re
 
+from akita_daemon.memo import Memo
+
 # A JWT whose header says HS256 and whose payload is {"sub": "0"}, signed with
 # nothing worth knowing: it has the shape of a JWT and carries no secret.
 PLACEHOLDER_JWT = (
@@ -59,10 +61,9 @@ _LITERALS = ("eyJ", "_", "xox", "-----BEGIN", "AKIA", "ASIA", "AGPA", "AIDA", "A
 _DIGIT_RUN = re.compile(r"[0-9][0-9 -]{12}")
 
 # Strings kept as they are repeat a lot (header names, JSON keys): remember
-# them, but only short ones, and at most _MEMO_SIZE, so memory stays small.
+# them, but only short ones, so memory stays small.
 _CACHED_LENGTH = 200
-_MEMO_SIZE = 8192
-_memo: dict[str, str] = {}
+_memo: Memo[str, str] = Memo()
 
 
 def passes_luhn(digits: str) -> bool:
@@ -115,9 +116,7 @@ def redact_secrets(text: str) -> str:
 
     redacted = _redact(text)
     if len(text) <= _CACHED_LENGTH:
-        if len(_memo) >= _MEMO_SIZE:
-            _memo.clear()
-        _memo[text] = redacted
+        _memo.remember(text, redacted)
     return redacted
 
 
