@@ -8,6 +8,8 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +38,52 @@ def akita_env(**extra: str) -> dict[str, str]:
 def akita_command(*args: str) -> list[str]:
     """Return the command line of ``akita ARGS`` from this repository."""
     return [sys.executable, "-m", "akita_model", *args]
+
+
+def run_trace(address: str, *args: str) -> str:
+    """Run ``akita trace --daemon ADDRESS ARGS``, check it worked, return stdout."""
+    result = subprocess.run(
+        akita_command("trace", "--daemon", address, *args),
+        env=akita_env(),
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+@contextmanager
+def serving(
+    command: list[str], *, port: int, probe: str, env: dict[str, str], cwd: Path
+) -> Iterator[str]:
+    """Run a web server process until it answers ``probe``; yield its URL.
+
+    The server's standard error goes to ``cwd/gunicorn.log``; it is stopped
+    on the way out.
+    """
+    server = subprocess.Popen(
+        command,
+        env=env,
+        cwd=cwd,
+        stdout=subprocess.DEVNULL,
+        stderr=open(cwd / "gunicorn.log", "wb"),
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                httpx.get(f"{url}{probe}", timeout=2)
+                break
+            except httpx.HTTPError:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    raise
+                time.sleep(0.1)
+        yield url
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
 
 
 class DaemonProcess:

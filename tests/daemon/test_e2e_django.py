@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import os
-import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -18,9 +17,9 @@ import yaml
 from tests.daemon.daemon_process import (
     REPOSITORY,
     DaemonProcess,
-    akita_command,
-    akita_env,
     free_port,
+    run_trace,
+    serving,
 )
 
 ALICE = "6f1d2c3b-4a59-4e8f-9b7a-0c1d2e3f4a5b"
@@ -38,52 +37,29 @@ def demo(tmp_path: Path) -> Iterator[tuple[DaemonProcess, str]]:
         "AKITA_DEMO_CAPTURE": "1",
         "AKITA_DAEMON_HOST": daemon.address,
     }
-    app = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "--workers",
-            "1",
-            "--threads",
-            "4",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "akita_django.demoapp.wsgi:application",
-        ],
-        env=env,
-        cwd=tmp_path,
-        stdout=subprocess.DEVNULL,
-        stderr=open(tmp_path / "gunicorn.log", "wb"),
-    )
-    url = f"http://127.0.0.1:{port}"
+    command = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "--workers",
+        "1",
+        "--threads",
+        "4",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "akita_django.demoapp.wsgi:application",
+    ]
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                httpx.get(f"{url}/api/health/", timeout=2)
-                break
-            except httpx.HTTPError:
-                if time.monotonic() > deadline or app.poll() is not None:
-                    raise
-                time.sleep(0.1)
-        yield daemon, url
+        with serving(
+            command, port=port, probe="/api/health/", env=env, cwd=tmp_path
+        ) as url:
+            yield daemon, url
     finally:
-        app.terminate()
-        app.wait(timeout=20)
         daemon.stop()
 
 
 def _trace(daemon: DaemonProcess, *args: str) -> str:
-    result = subprocess.run(
-        akita_command("trace", "--daemon", daemon.address, *args),
-        env=akita_env(),
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
-    assert result.returncode == 0, result.stderr
-    return result.stdout
+    return run_trace(daemon.address, *args)
 
 
 def _traffic(url: str) -> int:

@@ -21,9 +21,9 @@ import yaml
 
 from tests.daemon.daemon_process import (
     DaemonProcess,
-    akita_command,
-    akita_env,
     free_port,
+    run_trace,
+    serving,
 )
 
 HERE = Path(__file__).resolve().parent
@@ -79,54 +79,31 @@ def legacy_site(tmp_path: Path) -> Iterator[tuple[DaemonProcess, str]]:
         "HOME": os.environ.get("HOME", "/tmp"),
         "LEGACY_AKITA_DAEMON_HOST": daemon.address,
     }
-    site = subprocess.Popen(
-        [
-            str(venv / "bin" / "gunicorn"),
-            "legacy_site.wsgi",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            "1",
-            "--threads",
-            "4",
-            "--chdir",
-            str(HERE),
-        ],
-        env=env,
-        # Not from the repository, whose own akita_django would shadow the
-        # one from PyPI.
-        cwd=tmp_path,
-        stdout=subprocess.DEVNULL,
-        stderr=open(tmp_path / "gunicorn.log", "wb"),
-    )
-    url = f"http://127.0.0.1:{port}"
+    command = [
+        str(venv / "bin" / "gunicorn"),
+        "legacy_site.wsgi",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--workers",
+        "1",
+        "--threads",
+        "4",
+        "--chdir",
+        str(HERE),
+    ]
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                httpx.get(f"{url}/api/items", timeout=2)
-                break
-            except httpx.HTTPError:
-                if time.monotonic() > deadline or site.poll() is not None:
-                    raise
-                time.sleep(0.1)
-        yield daemon, url
+        # Run from outside the repository, whose own akita_django would
+        # shadow the one from PyPI.
+        with serving(
+            command, port=port, probe="/api/items", env=env, cwd=tmp_path
+        ) as url:
+            yield daemon, url
     finally:
-        site.terminate()
-        site.wait(timeout=20)
         daemon.stop()
 
 
 def _trace(daemon: DaemonProcess, *args: str) -> str:
-    result = subprocess.run(
-        akita_command("trace", "--daemon", daemon.address, *args),
-        env=akita_env(),
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
-    assert result.returncode == 0, result.stderr
-    return result.stdout
+    return run_trace(daemon.address, *args)
 
 
 @pytest.mark.slow
