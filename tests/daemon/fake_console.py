@@ -12,6 +12,7 @@ import gzip
 import threading
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import uvicorn
@@ -20,7 +21,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from tests.daemon.daemon_process import free_port
+from tests.daemon.daemon_process import DaemonProcess, free_port
 
 HOLD_SECONDS = 1.0
 
@@ -215,3 +216,25 @@ class FakeConsole:
             self._server.should_exit = True
         if self._thread is not None:
             self._thread.join(timeout=10)
+
+
+def console_daemon(
+    data_dir: Path, console: FakeConsole, *options: str, name: str
+) -> DaemonProcess:
+    """Start a daemon in console mode against ``console``, with short timings."""
+    return DaemonProcess(
+        data_dir,
+        "--heartbeat-interval",
+        "0.3",
+        "--quiet-grace",
+        "0.5",
+        "--upload-backoff",
+        "0.1",
+        *options,
+        name=name,
+        env={
+            "AKITA_CONSOLE_URL": console.url,
+            "AKITA_API_KEY_ID": console.key_id,
+            "AKITA_API_KEY_SECRET": console.key_secret,
+        },
+    ).start()

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from tests.daemon.daemon_process import DaemonProcess, witness
-from tests.daemon.fake_console import FakeConsole
+from tests.daemon.fake_console import FakeConsole, console_daemon
 
 TRACE_ID = "lrn_ConsoleTrace00000000001"
 
@@ -28,24 +28,14 @@ def console() -> Iterator[FakeConsole]:
 def _console_daemon(
     data_dir: Path, console: FakeConsole, *options: str
 ) -> DaemonProcess:
-    return DaemonProcess(
+    return console_daemon(
         data_dir,
-        "--heartbeat-interval",
-        "0.3",
-        "--quiet-grace",
-        "0.5",
-        "--upload-backoff",
-        "0.1",
+        console,
         "--long-poll-timeout",
         "2",
         *options,
         name="console-daemon",
-        env={
-            "AKITA_CONSOLE_URL": console.url,
-            "AKITA_API_KEY_ID": console.key_id,
-            "AKITA_API_KEY_SECRET": console.key_secret,
-        },
-    ).start()
+    )
 
 
 def _middleware_poll(daemon: DaemonProcess, service: str, active: list[str]) -> Any:

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from akita_daemon.redact import PLACEHOLDER_JWT
-from tests.daemon.daemon_process import DaemonProcess, witness
-from tests.daemon.fake_console import FakeConsole
+from tests.daemon.daemon_process import witness
+from tests.daemon.fake_console import FakeConsole, console_daemon
 
 TRACE_ID = "lrn_PlantedSecrets00000001"
 JWT = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJwbGFudGVkLXNlY3JldCJ9.cGxhbnRlZC1zaWduYXR1cmU"
@@ -119,21 +119,7 @@ def test_no_planted_secret_is_written_or_sent(tmp_path: Path) -> None:
     console = FakeConsole().start()
     console.activate("shop", TRACE_ID, "planted")
     data_dir = tmp_path / "data"
-    daemon = DaemonProcess(
-        data_dir,
-        "--heartbeat-interval",
-        "0.3",
-        "--quiet-grace",
-        "0.5",
-        "--upload-backoff",
-        "0.1",
-        name="secret-daemon",
-        env={
-            "AKITA_CONSOLE_URL": console.url,
-            "AKITA_API_KEY_ID": console.key_id,
-            "AKITA_API_KEY_SECRET": console.key_secret,
-        },
-    ).start()
+    daemon = console_daemon(data_dir, console, name="secret-daemon")
     try:
         daemon.post(
             "/v1/services/shop/middleware",
