@@ -44,6 +44,18 @@ def daemon() -> Iterator[FakeDaemon]:
     fake.close()
 
 
+def _wait_until_serving(port: int) -> None:
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            get(port, "/api/health/")
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
+
+
 @pytest.mark.slow
 def test_preloaded_workers_capture_and_flush_at_shutdown(
     daemon: FakeDaemon, tmp_path: Path
@@ -75,15 +87,7 @@ def test_preloaded_workers_capture_and_flush_at_shutdown(
         text=True,
     )
     try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                get(port, "/api/health/")
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.1)
+        _wait_until_serving(port)
         # Each worker starts its threads on its first request, then learns
         # of the active trace from the daemon.
         deadline = time.monotonic() + 10
@@ -133,15 +137,7 @@ def test_asgi_server_requests_are_captured(daemon: FakeDaemon, tmp_path: Path) -
         text=True,
     )
     try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                get(port, "/api/health/")
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.1)
+        _wait_until_serving(port)
         deadline = time.monotonic() + 10
         while not daemon.witnesses() and time.monotonic() < deadline:
             get(port, "/api/health/")
