@@ -84,7 +84,8 @@ def count_endpoints(document: dict[str, Any]) -> int:
     return sum(len(item) for item in document.get("paths", {}).values())
 
 
-def _total_bytes(paths: Sequence[str | os.PathLike[str]]) -> int:
+def total_bytes(paths: Sequence[str | os.PathLike[str]]) -> int:
+    """Return the size of the traces on disk; unreadable ones count as 0."""
     total = 0
     for path in paths:
         try:
@@ -121,7 +122,7 @@ def build_files(
         OutputError: a file cannot be written.
     """
     jobs = default_jobs() if jobs is None else max(1, jobs)
-    is_large = jobs > 1 and _total_bytes(paths) >= MIN_PARALLEL_BYTES
+    is_large = jobs > 1 and total_bytes(paths) >= MIN_PARALLEL_BYTES
     built: RangeSummary | None = None
     if is_large and can_split(paths):
         built = build_parallel(paths, service, jobs)

@@ -13,9 +13,8 @@ import logging
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 
-from akita_model.build import BuildResult, Progress, build_files
+from akita_model.build import BuildResult, Progress, build_files, total_bytes
 from akita_model.errors import ModelError
 
 LARGE_INPUT_BYTES = 50 * 1024 * 1024
@@ -68,19 +67,9 @@ def _positive(text: str) -> int:
     return value
 
 
-def _input_bytes(paths: list[str]) -> int:
-    total = 0
-    for path in paths:
-        try:
-            total += Path(path).stat().st_size
-        except OSError:
-            continue
-    return total
-
-
 @contextmanager
 def _progress(paths: list[str], prog: str) -> Iterator[Progress | None]:
-    size = _input_bytes(paths)
+    size = total_bytes(paths)
     if sys.stderr.isatty() and size >= TERMINAL_PROGRESS_BYTES:
         with _rich_progress() as update:
             yield update
