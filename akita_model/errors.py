@@ -6,8 +6,10 @@ Every exception that akita_model raises on purpose derives from
     ModelError                 anything the model builder refuses to do
      ├── TraceError            a trace file is missing or cannot be read
      ├── OutputError           the model or the report cannot be written
-     └── EntryError            one entry is not a usable witness; it has a
-                               stable ``reason`` and the reader skips it
+     ├── EntryError            one entry is not a usable witness; it has a
+     │                         stable ``reason`` and the reader skips it
+     └── ReportError           the document has a field the report cannot
+                               show (in ``akita_model.report_view``)
 
 The command line prints a ``ModelError`` as one line and exits with status 1.
 """
