@@ -27,6 +27,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, unquote
 
+from mypy_extensions import mypyc_attr
+
 COLLAPSE_AT = 20
 MAX_ROOTS = 1000
 MAX_SEGMENTS = 32
@@ -61,6 +63,9 @@ _PATH_SAFE = "-._~!$&'()*+,;=:@"
 _REGEX_LEFTOVER = re.compile(r"[()\[\]*+?|\\<>]")
 
 
+# Pickled between processes: a plain class, so that unpickling sets frozen
+# fields the way dataclasses allow.
+@mypyc_attr(native_class=False)
 @dataclass(frozen=True, slots=True)
 class RouteParam:
     """A path parameter named by the framework's route."""

@@ -27,6 +27,7 @@ from typing import IO, Any, cast
 
 import ijson
 import orjson
+from mypy_extensions import mypyc_attr
 
 from akita_model.errors import EntryError, TraceError
 from akita_model.witness import Witness, parse_entry
@@ -50,6 +51,9 @@ _MAX_HAR_HEAD = 64 * 1024
 _MAX_HAR_TAIL = 64
 
 
+# Pickled between processes: a plain class, so that unpickling sets frozen
+# fields the way dataclasses allow.
+@mypyc_attr(native_class=False)
 @dataclass(frozen=True, slots=True)
 class Problem:
     """One skipped entry: where it was and why it was skipped.

@@ -9,13 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from akita_model.formats import detect_format
-from akita_model.schema import (
-    MAX_DEPTH,
-    MAX_PROPERTIES,
-    BodySchema,
-    shape,
-    string_format,
-)
+from akita_model.schema import MAX_PROPERTIES, BodySchema
+from akita_model.shapes import MAX_DEPTH, shape, string_format
 
 
 def _schema(*values: Any) -> dict[str, Any]:

@@ -1,0 +1,136 @@
+"""Shape keys of JSON values: what schema inference would learn from them.
+
+Learning a schema from a body costs far more than telling whether an
+operation has already seen a body of the same shape, so ``BodySchema``
+works out the shape of each body first and learns only new shapes. Two
+values have the same shape key exactly when they teach a schema the same:
+the kind of every value, the keys of objects, the format of strings and
+the set of item shapes of arrays.
+
+This module is on the path of every witness. The package's build compiles
+it, with the other modules on that path, into a C extension with mypyc; it
+stays plain Python that runs the same uncompiled.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from akita_model.formats import detect_format
+
+MAX_DEPTH = 32
+
+
+# Bodies repeat their strings (names, statuses, e-mail addresses): the
+# shape key of each short one (its format, or "s") is worked out once. A
+# plain dict, emptied when full, costs less per look-up than lru_cache, and
+# the keys are pure functions of the strings, so memoising changes nothing.
+_MEMO_SIZE = 16384
+_MEMO_MAX_LENGTH = 256
+_string_keys: dict[str, str] = {}
+_SCALAR_KEYS: dict[type, str] = {bool: "b", int: "i", float: "f", type(None): "n"}
+
+
+def _string_key(value: str) -> str:
+    if ":" not in value and "@" not in value and len(value) != 36:
+        first = value[:1]
+        if not first.isdigit() and first != "-":
+            # Words, names and slugs: each of detect_format's tests needs
+            # one of these, so such strings have no format.
+            return "s"
+    key = _string_keys.get(value)
+    if key is not None:
+        return key
+    key = detect_format(value) or "s"
+    if len(value) < _MEMO_MAX_LENGTH:
+        if len(_string_keys) >= _MEMO_SIZE:
+            _string_keys.clear()
+        _string_keys[value] = key
+    return key
+
+
+def string_format(value: str) -> str | None:
+    """Return the format of a string, memoised for short strings."""
+    key = _string_key(value)
+    return None if key == "s" else key
+
+
+class TooDeep(Exception):
+    """A body nests deeper than MAX_DEPTH."""
+
+
+def shape(value: Any, depth: int = 0) -> Any:
+    """Return a hashable key equal for values that teach a schema the same.
+
+    The key keeps the kind of every value, the keys of objects, the format
+    of strings and the set of item shapes of arrays: what schema inference
+    learns, and nothing more.
+
+    Raises:
+        TooDeep: the value nests deeper than ``MAX_DEPTH``.
+    """
+    kind = type(value)
+    if kind is dict:
+        return _object_shape(value, depth)
+    if kind is list:
+        return _array_shape(value, depth)
+    if kind is str:
+        return _string_key(value)
+    return _SCALAR_KEYS.get(kind, "n")
+
+
+# The two functions below are shape() for objects and arrays. They handle
+# scalar items in their loops, recursing only into containers: shape() runs
+# for every item of every body, and a call per leaf would cost most of it.
+def _object_shape(value: dict[str, Any], depth: int) -> tuple[Any, ...]:
+    if depth >= MAX_DEPTH and value:
+        raise TooDeep
+    scalars = _SCALAR_KEYS
+    pairs: list[tuple[str, Any]] = []
+    for key, item in value.items():
+        kind = type(item)
+        if kind is str:
+            pairs.append((key, _string_key(item)))
+        elif kind is dict:
+            pairs.append((key, _object_shape(item, depth + 1)))
+        elif kind is list:
+            pairs.append((key, _array_shape(item, depth + 1)))
+        else:
+            pairs.append((key, scalars.get(kind, "n")))
+    return tuple(pairs)
+
+
+def _array_shape(value: list[Any], depth: int) -> frozenset[Any]:
+    if depth >= MAX_DEPTH and value:
+        raise TooDeep
+    scalars = _SCALAR_KEYS
+    shapes: set[Any] = set()
+    for item in value:
+        kind = type(item)
+        if kind is str:
+            shapes.add(_string_key(item))
+        elif kind is dict:
+            shapes.add(_object_shape(item, depth + 1))
+        elif kind is list:
+            shapes.add(_array_shape(item, depth + 1))
+        else:
+            shapes.add(scalars.get(kind, "n"))
+    return frozenset(shapes)
+
+
+def clip(value: Any, depth: int = 0) -> Any:
+    """Return the value with objects and arrays below ``MAX_DEPTH`` emptied.
+
+    Their kind is kept and their contents dropped, so that schema inference
+    (which recurses) stays far from Python's recursion limit.
+    """
+    kind = type(value)
+    if kind is dict:
+        if depth >= MAX_DEPTH:
+            return {}
+        return {key: clip(item, depth + 1) for key, item in value.items()}
+    if kind is list:
+        if depth >= MAX_DEPTH:
+            return []
+        return [clip(item, depth + 1) for item in value]
+    return value
