@@ -3,12 +3,13 @@
 Summaries merge exactly, whatever the split, so a large plain JSONL trace is
 cut into ranges of whole lines, each range is summarised in its own process,
 and the summaries are merged: the model is the same as one process would
-build, byte for byte. A HAR document cannot be cut without parsing it, so
-this process streams its entries and hands batches of them to worker
-processes, summarising a batch itself whenever the workers are busy; when
-the document is written one entry a line, the batches are of lines and the
-workers parse them.
-Gzipped JSONL traces are read in one process.
+build, byte for byte. A HAR document written one entry a line (as tools
+that stream HAR write it) is cut the same way after its first line; each
+process checks the layout over its range, and the ranges must join up
+(``har_layout_holds``). Any other HAR document cannot be cut without
+parsing it, so this process streams its entries and hands batches of them
+to worker processes, summarising a batch itself whenever the workers are
+busy. Gzipped JSONL traces are read in one process.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import multiprocessing.queues
 import os
 import queue
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,8 +33,10 @@ from akita_model.builder import Summary, build_summary, merge_summaries
 from akita_model.errors import EntryError, ModelError
 from akita_model.reader import (
     MAX_PROBLEMS,
+    HarLayout,
     Problem,
     TraceReader,
+    har_head_size,
     read_trace,
     read_trace_range,
 )
@@ -63,6 +66,7 @@ class RangeSummary:
     summary: Summary
     witnesses: int
     problems: tuple[Problem, ...]
+    har_layout: HarLayout | None = None
 
 
 def default_jobs() -> int:
@@ -95,19 +99,29 @@ def can_split(paths: Sequence[str | os.PathLike[str]]) -> bool:
 
 
 def split_ranges(
-    paths: Sequence[str | os.PathLike[str]], parts: int
+    paths: Sequence[str | os.PathLike[str]],
+    parts: int,
+    starts: Sequence[int] | None = None,
 ) -> list[TraceRange]:
-    """Cut JSONL files into about ``parts`` ranges of whole lines, in order."""
-    sizes = [(str(path), Path(path).stat().st_size) for path in paths]
-    total = sum(size for _, size in sizes)
+    """Cut files into about ``parts`` ranges of whole lines, in order.
+
+    ``starts`` gives, file by file, the offset of the first line to cut
+    from (a HAR document's second line); the lines before it are left out.
+    """
+    offsets = list(starts) if starts is not None else [0] * len(paths)
+    sizes = [
+        (str(path), Path(path).stat().st_size, first)
+        for path, first in zip(paths, offsets, strict=True)
+    ]
+    total = sum(size - first for _, size, first in sizes)
     target = max(1, total // parts)
     ranges: list[TraceRange] = []
-    for path, size in sizes:
-        if size == 0:
+    for path, size, first in sizes:
+        if size <= first:
             continue
-        cuts = [0]
+        cuts = [first]
         with open(path, "rb") as stream:
-            offset = target
+            offset = first + target
             while offset < size:
                 stream.seek(offset)
                 stream.readline()
@@ -148,22 +162,17 @@ def summarise_range(trace_range: TraceRange, service: str | None) -> RangeSummar
     )
     summary = build_summary(iter(reader), service=service)
     summary.skipped.update(reader.skipped)
-    return RangeSummary(summary, reader.witnesses, tuple(reader.problems))
+    return RangeSummary(
+        summary, reader.witnesses, tuple(reader.problems), reader.har_layout
+    )
 
 
-def build_parallel(
-    paths: Sequence[str | os.PathLike[str]], service: str | None, jobs: int
-) -> RangeSummary:
-    """Summarise JSONL traces in ``jobs`` processes and merge the summaries.
-
-    This process summarises the first range itself, so that ``jobs``
-    processes run in all.
-    """
-    ranges = split_ranges(paths, jobs)
-    if not ranges:
-        return RangeSummary(Summary(service), 0, ())
+def _summarise_ranges(
+    ranges: Sequence[TraceRange], service: str | None, jobs: int
+) -> list[RangeSummary]:
+    # This process summarises the first range itself, so that ``jobs``
+    # processes run in all.
     logger.debug("summarising %d ranges in %d processes", len(ranges), jobs)
-
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=max(1, jobs - 1), mp_context=context) as pool:
         futures: list[Future[RangeSummary]] = [
@@ -172,7 +181,10 @@ def build_parallel(
         ]
         parts = [summarise_range(ranges[0], service)]
         parts.extend(future.result() for future in futures)
+    return parts
 
+
+def _merge_parts(parts: Sequence[RangeSummary]) -> RangeSummary:
     summary = parts[0].summary
     problems: list[Problem] = list(parts[0].problems)
     for part in parts[1:]:
@@ -180,6 +192,59 @@ def build_parallel(
         problems.extend(part.problems)
     witnesses = sum(part.witnesses for part in parts)
     return RangeSummary(summary, witnesses, tuple(problems[:MAX_PROBLEMS]))
+
+
+def build_parallel(
+    paths: Sequence[str | os.PathLike[str]], service: str | None, jobs: int
+) -> RangeSummary:
+    """Summarise JSONL traces in ``jobs`` processes and merge the summaries."""
+    ranges = split_ranges(paths, jobs)
+    if not ranges:
+        return RangeSummary(Summary(service), 0, ())
+    return _merge_parts(_summarise_ranges(ranges, service, jobs))
+
+
+def har_layout_holds(layouts: Sequence[HarLayout | None]) -> bool:
+    """Tell whether the ranges of one HAR document, in order, join up.
+
+    Each range but the last must end with an entry followed by a comma,
+    unless the next range starts with the document's end; the first range
+    must start with an entry, and the last hold the document's end.
+    """
+    if not layouts or None in layouts:
+        return False
+    checked = [layout for layout in layouts if layout is not None]
+    if checked[0].starts_with_end or not checked[-1].has_end:
+        return False
+    if any(layout.is_broken for layout in checked):
+        return False
+    for before, after in zip(checked, checked[1:], strict=False):
+        if before.has_end or before.ends_open == after.starts_with_end:
+            return False
+    return True
+
+
+def _build_har_ranges(
+    paths: Sequence[str | os.PathLike[str]], service: str | None, jobs: int
+) -> RangeSummary | None:
+    # Return None unless every document is written one entry a line.
+    heads = [har_head_size(path) for path in paths]
+    starts = [head for head in heads if head is not None]
+    if len(starts) != len(heads):
+        return None
+    ranges = split_ranges(paths, jobs, starts)
+    if not ranges:
+        return None
+    parts = _summarise_ranges(ranges, service, jobs)
+    for path in {trace_range.path for trace_range in ranges}:
+        layouts = [
+            part.har_layout
+            for part, trace_range in zip(parts, ranges, strict=True)
+            if trace_range.path == path
+        ]
+        if not har_layout_holds(layouts):
+            return None
+    return _merge_parts(parts)
 
 
 HAR_BATCH = 256
@@ -192,29 +257,19 @@ def _summarise_batches(
     results: multiprocessing.queues.Queue[Any],
     service: str | None,
 ) -> None:
-    """Summarise batches of HAR entries, as JSON texts, until told to stop.
-
-    Put the summary and whether a text was not JSON (a document that only
-    seemed to be written one entry a line).
-    """
+    """Summarise batches of HAR entries, as JSON texts, until told to stop."""
     summary = Summary(service)
     skipped: Counter[str] = Counter()
     problems: list[Problem] = []
     witnesses = 0
-    is_broken = False
     while True:
         task = tasks.get()
         if task is None:
             break
-        path, first_number, lines = task
-        for offset, line in enumerate(lines):
+        path, first_number, texts = task
+        for offset, text in enumerate(texts):
             try:
-                entry = orjson.loads(line)
-            except orjson.JSONDecodeError:
-                is_broken = True
-                break
-            try:
-                witness = parse_entry(entry)
+                witness = parse_entry(orjson.loads(text))
             except EntryError as error:
                 skipped[error.reason] += 1
                 if len(problems) < MAX_PROBLEMS:
@@ -227,7 +282,7 @@ def _summarise_batches(
             witnesses += 1
             summary.add(witness)
     summary.skipped.update(skipped)
-    results.put((RangeSummary(summary, witnesses, tuple(problems)), is_broken))
+    results.put(RangeSummary(summary, witnesses, tuple(problems)))
 
 
 def build_har_parallel(
@@ -238,28 +293,24 @@ def build_har_parallel(
 ) -> RangeSummary:
     """Summarise HAR documents with ``jobs - 1`` worker processes and this one.
 
-    Documents written one entry a line are cut into batches of lines, which
-    the workers parse; others are parsed here and their entries handed on.
-    ``progress`` is called with the number of entries read, batch by batch
-    (from 0 again if a document turns out not to be written one a line).
+    Documents written one entry a line are cut into ranges of lines, as
+    JSONL traces are; others are parsed here and batches of their entries
+    handed on. ``progress`` is called with the number of entries read,
+    batch by batch, when the documents are parsed here.
     """
-    built = _build_har(paths, service, jobs, progress, by_line=True)
-    if built is None:
-        logger.debug("a HAR document is not written one entry a line")
-        built = _build_har(paths, service, jobs, progress, by_line=False)
-    if built is None:
-        raise ModelError("The HAR documents changed while they were being read.")
-    return built
+    built = _build_har_ranges(paths, service, jobs)
+    if built is not None:
+        return built
+    logger.debug("a HAR document is not written one entry a line")
+    return _build_har_entries(paths, service, jobs, progress)
 
 
-def _build_har(
+def _build_har_entries(
     paths: Sequence[str | os.PathLike[str]],
     service: str | None,
     jobs: int,
     progress: Callable[[int], None] | None,
-    by_line: bool,
-) -> RangeSummary | None:
-    # Return None when, reading by line, a document leaves the layout.
+) -> RangeSummary:
     context = multiprocessing.get_context("spawn")
     workers_count = max(1, jobs - 1)
     tasks: multiprocessing.queues.Queue[Any] = context.Queue(
@@ -277,49 +328,34 @@ def _build_har(
 
     reader = read_trace(paths)
     summary = Summary(service)
-    items: Iterator[tuple[Path, int, Any]] = (
-        reader.har_texts() if by_line else reader.har_entries()
-    )
-    is_broken = False
     try:
         batch: list[Any] = []
         read = 0
         batch_path = ""
         first_number = 1
-        while not is_broken:
-            try:
-                path, number, item = next(items)
-            except StopIteration as stop:
-                is_broken = by_line and not stop.value
-                break
+        for path, number, entry in reader.har_entries():
             if batch and (str(path) != batch_path or len(batch) >= HAR_BATCH):
-                is_broken = not _dispatch(
-                    tasks, reader, summary, (batch_path, first_number, batch), by_line
-                )
+                _dispatch(tasks, reader, summary, (batch_path, first_number, batch))
                 read += len(batch)
                 batch = []
                 if progress is not None:
                     progress(read)
             if not batch:
                 batch_path, first_number = str(path), number
-            batch.append(item)
-        if batch and not is_broken:
-            is_broken = not _dispatch(
-                tasks, reader, summary, (batch_path, first_number, batch), by_line
-            )
+            batch.append(entry)
+        if batch:
+            _dispatch(tasks, reader, summary, (batch_path, first_number, batch))
     finally:
         _stop_workers(tasks, workers)
 
     parts = [_collect(results, workers) for _ in workers]
     for worker in workers:
         worker.join()
-    if is_broken or any(part_is_broken for _, part_is_broken in parts):
-        return None
 
     problems = list(reader.problems)
     witnesses = reader.witnesses
     summary.skipped.update(reader.skipped)
-    for part, _ in parts:
+    for part in parts:
         summary = merge_summaries(summary, part.summary)
         problems.extend(part.problems)
         witnesses += part.witnesses
@@ -354,25 +390,18 @@ def _dispatch(
     reader: TraceReader,
     summary: Summary,
     task: tuple[str, int, list[Any]],
-    by_line: bool,
-) -> bool:
+) -> None:
     # Hand the batch to a worker if one can take it, else summarise it here:
-    # this process then works instead of waiting. Return False if a text of
-    # the batch is not JSON.
+    # this process then works instead of waiting.
     path, first_number, batch = task
     if not tasks.full():
-        lines = batch if by_line else [orjson.dumps(entry) for entry in batch]
         try:
-            tasks.put_nowait((path, first_number, lines))
-            return True
+            tasks.put_nowait((path, first_number, [orjson.dumps(e) for e in batch]))
+            return
         except queue.Full:
             pass
     trace_path = Path(path)
-    for offset, item in enumerate(batch):
-        try:
-            entry = orjson.loads(item) if by_line else item
-        except orjson.JSONDecodeError:
-            return False
+    for offset, entry in enumerate(batch):
         try:
             witness = parse_entry(entry)
         except EntryError as error:
@@ -380,16 +409,15 @@ def _dispatch(
             continue
         reader.witnesses += 1
         summary.add(witness)
-    return True
 
 
 def _collect(
     results: multiprocessing.queues.Queue[Any],
     workers: Sequence[multiprocessing.process.BaseProcess],
-) -> tuple[RangeSummary, bool]:
+) -> RangeSummary:
     while True:
         try:
-            part: tuple[RangeSummary, bool] = results.get(timeout=_WORKER_POLL_SECONDS)
+            part: RangeSummary = results.get(timeout=_WORKER_POLL_SECONDS)
             return part
         except queue.Empty:
             if any(worker.exitcode not in (None, 0) for worker in workers):

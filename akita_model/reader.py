@@ -74,6 +74,24 @@ class Problem:
         return f"{self.path}, {where} {self.line}: {self.message} ({self.reason})"
 
 
+@mypyc_attr(native_class=False)
+@dataclass(frozen=True, slots=True)
+class HarLayout:
+    """What a range of lines of a HAR document showed of its layout.
+
+    The layout is ``_har_line_texts``'s: one entry a line, each but the last
+    followed by a comma, then the document's end. ``is_broken``: a line in
+    the range leaves it. ``starts_with_end``: the range's first line is the
+    document's end. ``ends_open``: the range's last entry is followed by a
+    comma. ``has_end``: the range holds the document's end.
+    """
+
+    is_broken: bool = False
+    starts_with_end: bool = False
+    ends_open: bool = False
+    has_end: bool = False
+
+
 class TraceReader:
     """Iterate over the witnesses of one or more trace files.
 
@@ -88,6 +106,7 @@ class TraceReader:
         self.skipped: Counter[str] = Counter()
         self.problems: list[Problem] = []
         self._range: tuple[int, int, int] | None = None
+        self.har_layout: HarLayout | None = None
 
     def __iter__(self) -> Iterator[Witness]:
         for path in self.paths:
@@ -149,7 +168,9 @@ class TraceReader:
         name = path.name.lower()
         is_har = name.endswith(".har") or name.endswith(".har.gz")
         with self._reading(path, is_har) as stream:
-            if is_har:
+            if is_har and self._range is not None:
+                yield from self._read_har_range(path, stream, *self._range)
+            elif is_har:
                 yield from self._read_har(path, stream)
             elif self._range is not None:
                 start, end, first_line = self._range
@@ -168,31 +189,6 @@ class TraceReader:
             with self._reading(path, True) as stream:
                 for number, entry in self._har_entries(path, stream):
                     yield path, number, entry
-
-    def har_texts(self) -> Generator[tuple[Path, int, bytes], None, bool]:
-        """Yield (path, entry number, text) of HAR documents written a line each.
-
-        The texts are not parsed yet. Return True when every document had
-        the layout of ``_har_line_texts``; return False, having yielded only
-        part, as soon as one is gzipped or breaks it: the caller then reads
-        the documents again with ``har_entries``.
-        """
-        for path in self.paths:
-            with self._reading(path, True) as stream:
-                if isinstance(stream, gzip.GzipFile):
-                    return False
-                texts = _har_line_texts(stream)
-                number = 0
-                while True:
-                    try:
-                        text = next(texts)
-                    except StopIteration as stop:
-                        if not stop.value:
-                            return False
-                        break
-                    number += 1
-                    yield path, number, text
-        return True
 
     def _read_jsonl(
         self,
@@ -230,6 +226,51 @@ class TraceReader:
                 continue
             self.witnesses += 1
             yield witness
+
+    def _read_har_range(
+        self, path: Path, stream: IO[bytes], start: int, end: int, first_line: int
+    ) -> Iterator[Witness]:
+        # The lines that start in [start, end) of a document written one
+        # entry a line; the head is line 1, so entry numbers are one less.
+        # Stop at the first line that leaves the layout: the caller then
+        # reads the whole document again with a parser of the whole.
+        stream.seek(start)
+        remaining = end - start
+        number = first_line - 2
+        expects_entry = True
+        is_first = True
+        for line in stream:
+            if remaining <= 0:
+                break
+            remaining -= len(line)
+            number += 1
+            text = line.rstrip(_JSON_SPACE)
+            if not text.startswith(b"{"):
+                rest = line + stream.read(_MAX_HAR_TAIL)
+                is_end = len(rest) <= _MAX_HAR_TAIL and bool(_HAR_TAIL.fullmatch(rest))
+                if is_end and (is_first or not expects_entry):
+                    self.har_layout = HarLayout(starts_with_end=is_first, has_end=True)
+                else:
+                    self.har_layout = HarLayout(is_broken=True)
+                return
+            if not expects_entry:
+                self.har_layout = HarLayout(is_broken=True)
+                return
+            is_first = False
+            expects_entry = text.endswith(b",")
+            try:
+                entry = orjson.loads(text[:-1] if expects_entry else text)
+            except orjson.JSONDecodeError:
+                self.har_layout = HarLayout(is_broken=True)
+                return
+            try:
+                witness = parse_entry(entry)
+            except EntryError as error:
+                self.skip(path, number, error, True)
+                continue
+            self.witnesses += 1
+            yield witness
+        self.har_layout = HarLayout(ends_open=expects_entry)
 
     def _har_entries(self, path: Path, stream: IO[bytes]) -> Iterator[tuple[int, Any]]:
         entry_number = 0
@@ -344,13 +385,31 @@ def _har_lines(stream: IO[bytes]) -> Generator[Any, None, bool]:
         yield entry
 
 
+def har_head_size(path: str | os.PathLike[str]) -> int | None:
+    """Return the size of a HAR document's first line, if it has the layout.
+
+    None when the document is compressed, cannot be read, or its first line
+    is not the head of a document written one entry a line.
+    """
+    try:
+        with open(path, "rb") as stream:
+            line = stream.readline(_MAX_HAR_HEAD)
+    except OSError:
+        return None
+    if line.startswith(_GZIP_MAGIC) or not _is_har_head(line):
+        return None
+    return len(line)
+
+
 def read_trace_range(
     path: str | os.PathLike[str], start: int, end: int, first_line: int
 ) -> TraceReader:
-    """Return a reader of the JSONL lines that start in ``[start, end)``.
+    """Return a reader of the lines that start in ``[start, end)``.
 
     ``start`` is the offset of a line's first byte and ``first_line`` that
-    line's number, so that problems name the right lines.
+    line's number, so that problems name the right lines. A HAR document's
+    range is read as lines of one entry each, after its first line, and the
+    reader's ``har_layout`` then tells what the range showed of the layout.
     """
     reader = TraceReader([path])
     reader._range = (start, end, first_line)

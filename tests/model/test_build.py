@@ -14,7 +14,8 @@ from akita_model import build as build_module
 from akita_model import parallel as parallel_module
 from akita_model.build import build_files
 from akita_model.errors import OutputError, TraceError
-from akita_model.parallel import split_ranges
+from akita_model.parallel import har_layout_holds, split_ranges
+from akita_model.reader import HarLayout
 
 from .har import FIXTURES, make_entry, write_trace
 
@@ -171,7 +172,28 @@ def _har_two_on_a_line(entries: list[object]) -> str:
     return '{"log": {"version": "1.2", "entries": [\n' + ",\n".join(texts) + "\n]}}"
 
 
-@pytest.mark.parametrize("layout", [_har_whole, _har_by_line, _har_two_on_a_line])
+def _har_comma_before_end(entries: list[object]) -> str:
+    # A comma after the last entry: not JSON, so the whole-document parser
+    # reads the entries it can and reports the end as cut off.
+    return _har_by_line(entries).replace("\n]}}", ",\n]}}")
+
+
+def _har_blank_line(entries: list[object]) -> str:
+    texts = [json.dumps(entry) for entry in entries]
+    texts[150] = "\n" + texts[150]
+    return '{"log": {"version": "1.2", "entries": [\n' + ",\n".join(texts) + "\n]}}"
+
+
+@pytest.mark.parametrize(
+    "layout",
+    [
+        _har_whole,
+        _har_by_line,
+        _har_two_on_a_line,
+        _har_comma_before_end,
+        _har_blank_line,
+    ],
+)
 def test_a_parallel_har_build_gives_the_same_bytes(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, layout: Any
 ) -> None:
@@ -193,12 +215,72 @@ def test_a_parallel_har_build_gives_the_same_bytes(
     assert parallel.read_bytes() == single.read_bytes()
     validate(three.openapi)
     assert three.witnesses == one.witnesses == 198
-    assert three.skipped == one.skipped == {"missing-field": 1, "not-an-entry": 1}
-    assert [(p.line, p.reason) for p in three.problems] == [
+    assert three.problems == one.problems
+    assert [(p.line, p.reason) for p in three.problems][:2] == [
         (6, "missing-field"),
         (151, "not-an-entry"),
     ]
-    assert three.problems == one.problems
+    if layout is _har_comma_before_end:
+        assert (
+            three.skipped
+            == one.skipped
+            == {
+                "missing-field": 1,
+                "not-an-entry": 1,
+                "truncated": 1,
+            }
+        )
+    else:
+        assert three.skipped == one.skipped == {"missing-field": 1, "not-an-entry": 1}
+
+
+def test_a_har_written_one_entry_a_line_is_cut_into_ranges(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    entries: list[object] = [
+        json.loads(line)
+        for line in (FIXTURES / "shop.jsonl").read_text(encoding="utf-8").splitlines()
+    ] * 3
+    entries[250] = {"request": {}}
+    trace = tmp_path / "capture.har"
+    trace.write_text(_har_by_line(entries), encoding="utf-8")
+    monkeypatch.setattr(build_module, "MIN_PARALLEL_BYTES", 0)
+
+    def no_entries(*args: object) -> object:
+        raise AssertionError("the document was parsed whole")
+
+    monkeypatch.setattr(parallel_module, "_build_har_entries", no_entries)
+
+    three = build_files([trace], jobs=3)
+
+    assert three.witnesses == 299
+    assert [(p.line, p.reason, p.is_entry_number) for p in three.problems] == [
+        (251, "missing-field", True)
+    ]
+
+
+@pytest.mark.parametrize(
+    ("layouts", "holds"),
+    [
+        ([HarLayout(has_end=True)], True),
+        ([HarLayout(ends_open=True), HarLayout(has_end=True)], True),
+        ([HarLayout(), HarLayout(starts_with_end=True, has_end=True)], True),
+        ([HarLayout(ends_open=True), HarLayout(ends_open=True)], False),
+        ([HarLayout(), HarLayout(has_end=True)], False),
+        (
+            [HarLayout(ends_open=True), HarLayout(starts_with_end=True, has_end=True)],
+            False,
+        ),
+        ([HarLayout(starts_with_end=True, has_end=True)], False),
+        ([HarLayout(ends_open=True), HarLayout(is_broken=True)], False),
+        ([HarLayout(ends_open=True), None], False),
+        ([], False),
+    ],
+)
+def test_the_ranges_of_a_har_document_must_join_up(
+    layouts: list[HarLayout | None], holds: bool
+) -> None:
+    assert har_layout_holds(layouts) is holds
 
 
 def test_a_har_line_that_is_not_json_is_found_in_parallel(
