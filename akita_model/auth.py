@@ -14,8 +14,6 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from mypy_extensions import mypyc_attr
-
 from akita_model.witness import Witness
 
 _JWT = re.compile(r"eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
@@ -61,9 +59,6 @@ def _scheme_name(prefix: str, name: str) -> str:
     return prefix + _SAFE_NAME.sub("_", name)
 
 
-# Pickled between processes: a plain class, so that unpickling sets frozen
-# fields the way dataclasses allow.
-@mypyc_attr(native_class=False)
 @dataclass(frozen=True, slots=True)
 class Credential:
     """One credential of a witness: its scheme name and what it tells."""
@@ -73,9 +68,6 @@ class Credential:
     token_scheme: str | None = None
 
 
-# Pickled between processes: a plain class, so that unpickling sets frozen
-# fields the way dataclasses allow.
-@mypyc_attr(native_class=False)
 @dataclass(frozen=True, slots=True)
 class AuthFindings:
     """The credentials of one witness and where they were."""
