@@ -10,8 +10,8 @@ extended here by subclassing:
   records ``required`` so that merging two schemas intersects it.
 
 ``BodySchema`` wraps a builder for one operation's body of one media type:
-it skips a body whose text or shape it has just learnt (learning is
-idempotent), and merges with another. ``to_openapi_schema`` turns GenSON's
+it skips a body whose text or shape it has just learnt (``RecentBodies``;
+learning is idempotent), and merges with another. ``to_openapi_schema`` turns GenSON's
 internal schema into OpenAPI 3.1 style: ``type: [x, "null"]`` for nullable,
 ``oneOf`` for mixed kinds, and no empty ``required``.
 """
@@ -19,18 +19,15 @@ internal schema into OpenAPI 3.1 style: ``type: [x, "null"]`` for nullable,
 from __future__ import annotations
 
 import re
-from collections import OrderedDict
 from typing import Any
 
 from genson import SchemaBuilder
 from genson.schema.node import SchemaNode
 from genson.schema.strategies import Object, String
 
-from akita_model.shapes import TooDeep, clip, shape, string_format
+from akita_model.shapes import SKIP, RecentBodies, string_format
 
 MAX_PROPERTIES = 200
-_RECENT_TEXTS = 64
-_RECENT_SHAPES = 256
 
 _ID_KEY = re.compile(
     r"-?\d+|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
@@ -145,39 +142,17 @@ class BodySchemaBuilder(SchemaBuilder):  # type: ignore[misc]
 class BodySchema:
     """The schema of one operation's bodies of one media type."""
 
-    __slots__ = ("_builder", "_recent_texts", "_recent_shapes")
+    __slots__ = ("_builder", "_recent")
 
     def __init__(self) -> None:
         self._builder = BodySchemaBuilder(schema_uri=None)
-        self._recent_texts: OrderedDict[str, None] = OrderedDict()
-        self._recent_shapes: OrderedDict[Any, None] = OrderedDict()
-
-    @staticmethod
-    def _is_recent(recent: OrderedDict[Any, None], key: Any, size: int) -> bool:
-        if key in recent:
-            recent.move_to_end(key)
-            return True
-        recent[key] = None
-        if len(recent) > size:
-            recent.popitem(last=False)
-        return False
+        self._recent = RecentBodies()
 
     def add(self, value: Any, text: str | None = None) -> None:
         """Learn one parsed JSON body; ``text`` is its raw text, if known."""
-        # Hashes, not the texts, are kept, so that memory stays small; a hash
-        # collision would need 2**64 bodies and would only skip one body.
-        if text is not None and self._is_recent(
-            self._recent_texts, (len(text), hash(text)), _RECENT_TEXTS
-        ):
-            return
-        try:
-            key = shape(value)
-        except TooDeep:
-            value = clip(value)
-            key = shape(value)
-        if self._is_recent(self._recent_shapes, hash(key), _RECENT_SHAPES):
-            return
-        self._builder.add_object(value)
+        new_value = self._recent.new_value(value, text)
+        if new_value is not SKIP:
+            self._builder.add_object(new_value)
 
     def __getstate__(self) -> dict[str, Any]:
         # GenSON's node classes are made at run time and do not pickle; the

@@ -19,6 +19,8 @@ from typing import Any
 from akita_model.formats import detect_format
 
 MAX_DEPTH = 32
+_RECENT_TEXTS = 64
+_RECENT_SHAPES = 256
 
 
 # Bodies repeat their strings (names, statuses, e-mail addresses): the
@@ -134,3 +136,51 @@ def clip(value: Any, depth: int = 0) -> Any:
             return []
         return [clip(item, depth + 1) for item in value]
     return value
+
+
+# What RecentBodies.new_value returns for a body to skip (None is JSON's null).
+SKIP: Any = object()
+
+
+def _is_recent(recent: dict[int, None], key: int, size: int) -> bool:
+    # A dict keeps insertion order: the first key is the least recent.
+    if key in recent:
+        del recent[key]
+        recent[key] = None
+        return True
+    recent[key] = None
+    if len(recent) > size:
+        del recent[next(iter(recent))]
+    return False
+
+
+class RecentBodies:
+    """Remember the texts and shapes of the bodies an operation saw last.
+
+    A body whose text or shape is among the recent ones teaches nothing
+    new, and learning a schema from it again can be skipped.
+    """
+
+    __slots__ = ("_texts", "_shapes")
+
+    def __init__(self) -> None:
+        self._texts: dict[int, None] = {}
+        self._shapes: dict[int, None] = {}
+
+    def new_value(self, value: Any, text: str | None) -> Any:
+        """Return the value to learn from, or ``SKIP`` if it teaches nothing new.
+
+        A value nested deeper than ``MAX_DEPTH`` comes back clipped.
+        """
+        # Hashes, not the texts, are kept, so that memory stays small; a hash
+        # collision would need 2**64 bodies and would only skip one body.
+        if text is not None and _is_recent(self._texts, hash(text), _RECENT_TEXTS):
+            return SKIP
+        try:
+            key = shape(value)
+        except TooDeep:
+            value = clip(value)
+            key = shape(value)
+        if _is_recent(self._shapes, hash(key), _RECENT_SHAPES):
+            return SKIP
+        return value

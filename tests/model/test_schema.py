@@ -226,3 +226,12 @@ def test_any_json_merges_like_the_whole(values: list[Any], data: st.DataObject) 
 def test_string_format_is_detect_format(value: str) -> None:
     assert string_format(value) == detect_format(value)
     assert string_format(value) == detect_format(value)
+
+
+def test_a_body_that_is_null_is_learnt_once() -> None:
+    body = BodySchema()
+
+    body.add(None, "null")
+    body.add(None, "null")
+
+    assert body.to_schema() == {"type": "null"}
