@@ -46,6 +46,9 @@ logger = logging.getLogger(__name__)
 
 MIN_PARALLEL_BYTES = 32 * 1024 * 1024
 MAX_JOBS = 3
+# Ranges a process: more than one, so that a process that finishes early
+# takes over ranges not yet started (see _summarise_ranges).
+RANGES_PER_JOB = 4
 _BLOCK = 1024 * 1024
 
 
@@ -170,8 +173,10 @@ def summarise_range(trace_range: TraceRange, service: str | None) -> RangeSummar
 def _summarise_ranges(
     ranges: Sequence[TraceRange], service: str | None, jobs: int
 ) -> list[RangeSummary]:
-    # This process summarises the first range itself, so that ``jobs``
-    # processes run in all.
+    # Hand every range but the first to ``jobs - 1`` worker processes and
+    # summarise the first here; then take back, from the end, the ranges
+    # no worker has started yet. A worker starts a fresh interpreter, so
+    # this process is ahead of it, and the work evens out.
     logger.debug("summarising %d ranges in %d processes", len(ranges), jobs)
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=max(1, jobs - 1), mp_context=context) as pool:
@@ -179,9 +184,14 @@ def _summarise_ranges(
             pool.submit(summarise_range, trace_range, service)
             for trace_range in ranges[1:]
         ]
-        parts = [summarise_range(ranges[0], service)]
-        parts.extend(future.result() for future in futures)
-    return parts
+        parts: dict[int, RangeSummary] = {0: summarise_range(ranges[0], service)}
+        for index in range(len(futures), 0, -1):
+            if futures[index - 1].cancel():
+                parts[index] = summarise_range(ranges[index], service)
+        for index, future in enumerate(futures, start=1):
+            if index not in parts:
+                parts[index] = future.result()
+    return [parts[index] for index in range(len(ranges))]
 
 
 def _merge_parts(parts: Sequence[RangeSummary]) -> RangeSummary:
@@ -198,7 +208,7 @@ def build_parallel(
     paths: Sequence[str | os.PathLike[str]], service: str | None, jobs: int
 ) -> RangeSummary:
     """Summarise JSONL traces in ``jobs`` processes and merge the summaries."""
-    ranges = split_ranges(paths, jobs)
+    ranges = split_ranges(paths, jobs * RANGES_PER_JOB)
     if not ranges:
         return RangeSummary(Summary(service), 0, ())
     return _merge_parts(_summarise_ranges(ranges, service, jobs))
@@ -232,7 +242,7 @@ def _build_har_ranges(
     starts = [head for head in heads if head is not None]
     if len(starts) != len(heads):
         return None
-    ranges = split_ranges(paths, jobs, starts)
+    ranges = split_ranges(paths, jobs * RANGES_PER_JOB, starts)
     if not ranges:
         return None
     parts = _summarise_ranges(ranges, service, jobs)
