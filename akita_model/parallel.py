@@ -22,14 +22,13 @@ import os
 import queue
 from collections import Counter
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import orjson
 
-from akita_model.builder import Summary, build_summary, merge_summaries
+from akita_model.builder import Summary, merge_summaries
 from akita_model.errors import EntryError, ModelError
 from akita_model.reader import (
     MAX_PROBLEMS,
@@ -46,8 +45,8 @@ logger = logging.getLogger(__name__)
 
 MIN_PARALLEL_BYTES = 32 * 1024 * 1024
 MAX_JOBS = 3
-# Ranges a process: more than one, so that a process that finishes early
-# takes over ranges not yet started (see _summarise_ranges).
+# Ranges a process: more than one, so that a process that starts early
+# (this one: workers start a fresh interpreter) takes more of them.
 RANGES_PER_JOB = 4
 _BLOCK = 1024 * 1024
 
@@ -64,12 +63,16 @@ class TraceRange:
 
 @dataclass(frozen=True, slots=True)
 class RangeSummary:
-    """What one process learnt from one range."""
+    """What one process learnt from the ranges it summarised.
+
+    ``layouts`` holds, by range number, what each range of a HAR document
+    showed of its layout (None for JSONL ranges).
+    """
 
     summary: Summary
     witnesses: int
     problems: tuple[Problem, ...]
-    har_layout: HarLayout | None = None
+    layouts: dict[int, HarLayout | None] = field(default_factory=dict)
 
 
 def default_jobs() -> int:
@@ -158,50 +161,98 @@ def _count_lines(path: str, start: int, end: int) -> int:
     return count
 
 
-def summarise_range(trace_range: TraceRange, service: str | None) -> RangeSummary:
-    """Summarise the witnesses of one range (run in a worker process)."""
-    reader = read_trace_range(
-        trace_range.path, trace_range.start, trace_range.end, trace_range.first_line
-    )
-    summary = build_summary(iter(reader), service=service)
-    summary.skipped.update(reader.skipped)
-    return RangeSummary(
-        summary, reader.witnesses, tuple(reader.problems), reader.har_layout
-    )
+class _RangeWork:
+    """One process's summary of the ranges it takes, one after another."""
+
+    def __init__(self, ranges: Sequence[TraceRange], service: str | None) -> None:
+        self.ranges = ranges
+        self.summary = Summary(service)
+        self.witnesses = 0
+        self.problems: list[Problem] = []
+        self.layouts: dict[int, HarLayout | None] = {}
+
+    def take(self, index: int) -> None:
+        """Summarise range ``index`` into this process's summary."""
+        trace_range = self.ranges[index]
+        reader = read_trace_range(
+            trace_range.path, trace_range.start, trace_range.end, trace_range.first_line
+        )
+        for witness in reader:
+            self.summary.add(witness)
+        self.summary.skipped.update(reader.skipped)
+        self.witnesses += reader.witnesses
+        self.problems.extend(reader.problems)
+        self.layouts[index] = reader.har_layout
+
+    def result(self) -> RangeSummary:
+        """Return what this process learnt."""
+        return RangeSummary(
+            self.summary, self.witnesses, tuple(self.problems), self.layouts
+        )
+
+
+def _summarise_queued_ranges(
+    ranges: Sequence[TraceRange],
+    service: str | None,
+    tasks: multiprocessing.queues.Queue[Any],
+    results: multiprocessing.queues.Queue[Any],
+) -> None:
+    """Summarise the ranges the queue names until it says stop (a worker)."""
+    work = _RangeWork(ranges, service)
+    while (index := tasks.get()) is not None:
+        work.take(index)
+    results.put(work.result())
 
 
 def _summarise_ranges(
-    ranges: Sequence[TraceRange], service: str | None, jobs: int
-) -> list[RangeSummary]:
-    # Hand every range but the first to ``jobs - 1`` worker processes and
-    # summarise the first here; then take back, from the end, the ranges
-    # no worker has started yet. A worker starts a fresh interpreter, so
-    # this process is ahead of it, and the work evens out.
+    paths: Sequence[str | os.PathLike[str]],
+    ranges: Sequence[TraceRange],
+    service: str | None,
+    jobs: int,
+) -> RangeSummary:
+    # This process takes the first range while ``jobs - 1`` workers start,
+    # then every process takes the next range from one queue until it
+    # meets a stop mark: one a process. Each process keeps one summary for
+    # all its ranges, so that each learns a body's shape once.
     logger.debug("summarising %d ranges in %d processes", len(ranges), jobs)
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=max(1, jobs - 1), mp_context=context) as pool:
-        futures: list[Future[RangeSummary]] = [
-            pool.submit(summarise_range, trace_range, service)
-            for trace_range in ranges[1:]
-        ]
-        parts: dict[int, RangeSummary] = {0: summarise_range(ranges[0], service)}
-        for index in range(len(futures), 0, -1):
-            if futures[index - 1].cancel():
-                parts[index] = summarise_range(ranges[index], service)
-        for index, future in enumerate(futures, start=1):
-            if index not in parts:
-                parts[index] = future.result()
-    return [parts[index] for index in range(len(ranges))]
+    tasks: multiprocessing.queues.Queue[Any] = context.Queue()
+    results: multiprocessing.queues.Queue[Any] = context.Queue()
+    for index in range(1, len(ranges)):
+        tasks.put(index)
+    for _ in range(jobs):
+        tasks.put(None)
+    workers = [
+        context.Process(
+            target=_summarise_queued_ranges,
+            args=(ranges, service, tasks, results),
+            daemon=True,
+        )
+        for _ in range(jobs - 1)
+    ]
+    for worker in workers:
+        worker.start()
 
+    work = _RangeWork(ranges, service)
+    work.take(0)
+    while (index := tasks.get()) is not None:
+        work.take(index)
+    parts = [work.result()]
+    parts.extend(_collect(results, workers) for _ in workers)
+    for worker in workers:
+        worker.join()
 
-def _merge_parts(parts: Sequence[RangeSummary]) -> RangeSummary:
     summary = parts[0].summary
-    problems: list[Problem] = list(parts[0].problems)
-    for part in parts[1:]:
-        summary = merge_summaries(summary, part.summary)
+    layouts: dict[int, HarLayout | None] = {}
+    problems: list[Problem] = []
+    for part in parts:
+        if part is not parts[0]:
+            summary = merge_summaries(summary, part.summary)
+        layouts.update(part.layouts)
         problems.extend(part.problems)
+    problems.sort(key=lambda problem: (_path_order(paths, problem.path), problem.line))
     witnesses = sum(part.witnesses for part in parts)
-    return RangeSummary(summary, witnesses, tuple(problems[:MAX_PROBLEMS]))
+    return RangeSummary(summary, witnesses, tuple(problems[:MAX_PROBLEMS]), layouts)
 
 
 def build_parallel(
@@ -211,7 +262,7 @@ def build_parallel(
     ranges = split_ranges(paths, jobs * RANGES_PER_JOB)
     if not ranges:
         return RangeSummary(Summary(service), 0, ())
-    return _merge_parts(_summarise_ranges(ranges, service, jobs))
+    return _summarise_ranges(paths, ranges, service, jobs)
 
 
 def har_layout_holds(layouts: Sequence[HarLayout | None]) -> bool:
@@ -245,16 +296,16 @@ def _build_har_ranges(
     ranges = split_ranges(paths, jobs * RANGES_PER_JOB, starts)
     if not ranges:
         return None
-    parts = _summarise_ranges(ranges, service, jobs)
+    built = _summarise_ranges(paths, ranges, service, jobs)
     for path in {trace_range.path for trace_range in ranges}:
         layouts = [
-            part.har_layout
-            for part, trace_range in zip(parts, ranges, strict=True)
+            built.layouts.get(index)
+            for index, trace_range in enumerate(ranges)
             if trace_range.path == path
         ]
         if not har_layout_holds(layouts):
             return None
-    return _merge_parts(parts)
+    return built
 
 
 HAR_BATCH = 256
