@@ -8,15 +8,19 @@ import random
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 from openapi_spec_validator import validate
 
+from akita_model import openapi as openapi_module
 from akita_model.builder import build_summary
 from akita_model.openapi import dump_openapi, to_openapi
 from akita_model.reader import read_trace
 from akita_model.witness import parse_entry
 
 from .har import FIXTURES, make_entry
+
+OPENAPI_FIXTURES = FIXTURES.parent / "openapi"
 
 LE = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, math.inf]
 
@@ -481,3 +485,26 @@ def test_an_empty_body_is_no_body() -> None:
     operation = _document(entries)["paths"]["/api/things/{thing_id}"]["delete"]
 
     assert operation["responses"] == {"204": {"description": "No Content"}}
+
+
+def _documents() -> list[dict[str, Any]]:
+    documents = [
+        to_openapi(build_summary(read_trace([FIXTURES / name])))
+        for name in ("shop.jsonl", "browser.har")
+    ]
+    for path in sorted(OPENAPI_FIXTURES.glob("*.yaml")):
+        documents.append(yaml.safe_load(path.read_text(encoding="utf-8")))
+    return documents
+
+
+@pytest.mark.skipif(
+    not getattr(yaml, "__with_libyaml__", False), reason="PyYAML without libyaml"
+)
+def test_libyaml_and_pyyaml_write_the_same_text() -> None:
+    documents = _documents()
+
+    assert len(documents) == 5
+    for document in documents:
+        fast = dump_openapi(document)
+        assert fast == dump_openapi(document, dumper=openapi_module._Dumper)
+        assert yaml.safe_load(fast) == document
