@@ -47,7 +47,7 @@ MIN_PARALLEL_BYTES = 32 * 1024 * 1024
 MAX_JOBS = 3
 # Ranges a process: more than one, so that a process that starts early
 # (this one: workers start a fresh interpreter) takes more of them.
-RANGES_PER_JOB = 4
+RANGES_PER_JOB = 16
 _BLOCK = 1024 * 1024
 
 
