@@ -46,8 +46,11 @@ def _is_date(value: str) -> bool:
 
 
 def _is_date_time(value: str) -> bool:
+    # fromisoformat reads a final "Z" since Python 3.11, but not "z".
+    if value.endswith("z"):
+        value = value[:-1] + "Z"
     try:
-        datetime.fromisoformat(value.replace("z", "Z").replace("Z", "+00:00"))
+        datetime.fromisoformat(value)
     except ValueError:
         return False
     return True
@@ -87,7 +90,7 @@ def detect_format(value: str) -> str | None:
         return "email"
     if "://" in value and _URI.fullmatch(value):
         return "uri"
-    if "." in value and first.isdigit() and _is_ip(value, 4):
+    if value.count(".") == 3 and first.isdigit() and _is_ip(value, 4):
         return "ipv4"
     if ":" in value and _is_ip(value, 6):
         return "ipv6"

@@ -90,7 +90,12 @@ Tokens = tuple[Token, ...]
 
 def split_path(path: str) -> list[str]:
     """Split a URL path into its decoded, non-empty segments."""
-    segments = [unquote(segment) for segment in path.split("/") if segment]
+    # unquote is interpreted code: call it only on segments that need it.
+    segments = [
+        unquote(segment) if "%" in segment else segment
+        for segment in path.split("/")
+        if segment
+    ]
     return segments[:MAX_SEGMENTS]
 
 
