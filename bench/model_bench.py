@@ -34,11 +34,13 @@ import re
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import psutil
 import yaml
 from gen_trace import HOST, write_trace
 from trace_api import ENDPOINTS
@@ -60,6 +62,9 @@ class Run:
     seconds: float
     cpu_seconds: float
     peak_rss_mb: float
+    # The largest sum of the resident sizes of the command and its child
+    # processes, sampled every 10 ms (a build may run worker processes).
+    peak_tree_rss_mb: float = 0.0
 
 
 def run_measured(command: Sequence[str], log: Path, cwd: Path | None = None) -> Run:
@@ -75,8 +80,11 @@ def run_measured(command: Sequence[str], log: Path, cwd: Path | None = None) -> 
         process = subprocess.Popen(
             command, stdout=output, stderr=subprocess.STDOUT, cwd=cwd, env=env
         )
+        sampler = _TreeSampler(process.pid)
+        sampler.start()
         _, status, usage = os.wait4(process.pid, 0)
         seconds = time.perf_counter() - started
+        sampler.stop()
     process.returncode = os.waitstatus_to_exitcode(status)
 
     if process.returncode != 0:
@@ -86,7 +94,46 @@ def run_measured(command: Sequence[str], log: Path, cwd: Path | None = None) -> 
             f"{process.returncode}; the end of its output ({log}):\n{tail}"
         )
     # Linux reports ru_maxrss in kibibytes.
-    return Run(seconds, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024)
+    return Run(
+        seconds,
+        usage.ru_utime + usage.ru_stime,
+        usage.ru_maxrss / 1024,
+        sampler.peak_bytes / 2**20,
+    )
+
+
+class _TreeSampler(threading.Thread):
+    """Sample the summed resident size of a process and its descendants."""
+
+    def __init__(self, pid: int) -> None:
+        super().__init__(daemon=True)
+        self.pid = pid
+        self.peak_bytes = 0
+        self._done = threading.Event()
+
+    def run(self) -> None:
+        try:
+            root = psutil.Process(self.pid)
+        except psutil.Error:
+            return
+        while not self._done.is_set():
+            try:
+                processes = [root, *root.children(recursive=True)]
+            except psutil.Error:
+                return
+            total = 0
+            for process in processes:
+                try:
+                    total += process.memory_info().rss
+                except psutil.Error:
+                    continue
+            self.peak_bytes = max(self.peak_bytes, total)
+            self._done.wait(0.01)
+
+    def stop(self) -> None:
+        """Stop sampling and wait for the thread."""
+        self._done.set()
+        self.join()
 
 
 def trace_file(out: Path, witnesses: int, suffix: str, seed: int) -> Path:
@@ -330,24 +377,33 @@ def memory(args: argparse.Namespace) -> None:
         trace = trace_file(args.out, size, ".jsonl", args.seed)
         run = akita_build(trace, work, f"akita-{size}")
         rows.append((size, trace.stat().st_size / 2**20, run))
-        print(f"  {size} witnesses: {run.seconds:.1f} s, {run.peak_rss_mb:.1f} MB")
+        print(
+            f"  {size} witnesses: {run.seconds:.1f} s, {run.peak_rss_mb:.1f} MB, "
+            f"{run.peak_tree_rss_mb:.1f} MB with its workers"
+        )
 
     print(
         f"\n  {'witnesses':>10} {'trace MB':>9} {'seconds':>8} {'CPU s':>7} "
-        f"{'witnesses/s':>12} {'peak RSS MB':>12}"
+        f"{'witnesses/s':>12} {'peak RSS MB':>12} {'all processes MB':>17}"
     )
     for size, trace_mb, run in rows:
         print(
             f"  {size:>10,} {trace_mb:>9.0f} {run.seconds:>8.1f} "
             f"{run.cpu_seconds:>7.1f} {size / run.seconds:>12,.0f} "
-            f"{run.peak_rss_mb:>12.1f}"
+            f"{run.peak_rss_mb:>12.1f} {run.peak_tree_rss_mb:>17.1f}"
         )
-    peaks = [run.peak_rss_mb for _, _, run in rows]
-    verdict = "meets" if max(peaks) < TARGET_PEAK_MB else "misses"
-    print(
-        f"\n  peak RSS from {min(peaks):.1f} to {max(peaks):.1f} MB "
-        f"({verdict} the target of under {TARGET_PEAK_MB:g} MB)"
-    )
+    for label, peaks in (
+        ("peak RSS of the largest process", [run.peak_rss_mb for *_, run in rows]),
+        (
+            "peak RSS of all its processes together",
+            [run.peak_tree_rss_mb for *_, run in rows],
+        ),
+    ):
+        verdict = "meets" if max(peaks) < TARGET_PEAK_MB else "misses"
+        print(
+            f"  {label}: from {min(peaks):.1f} to {max(peaks):.1f} MB "
+            f"({verdict} the target of under {TARGET_PEAK_MB:g} MB)"
+        )
 
 
 def _sizes(value: str) -> list[int]:
