@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
+import psutil
 import pytest
 import yaml
 from openapi_spec_validator import validate
@@ -13,7 +16,7 @@ from openapi_spec_validator import validate
 from akita_model import build as build_module
 from akita_model import parallel as parallel_module
 from akita_model.build import build_files
-from akita_model.errors import OutputError, TraceError
+from akita_model.errors import ModelError, OutputError, TraceError
 from akita_model.parallel import har_layout_holds, split_ranges
 from akita_model.reader import HarLayout
 
@@ -306,3 +309,32 @@ def test_a_har_line_that_is_not_json_is_found_in_parallel(
     assert two.skipped == one.skipped == {"truncated": 1}
     assert [(p.line, p.reason) for p in two.problems] == [(61, "truncated")]
     assert two.problems == one.problems
+
+
+def test_a_worker_that_dies_fails_the_build_instead_of_hanging(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lines = (FIXTURES / "shop.jsonl").read_text(encoding="utf-8").splitlines()
+    trace = tmp_path / "trace.jsonl"
+    trace.write_text("\n".join(lines * 400) + "\n", encoding="utf-8")
+    monkeypatch.setattr(build_module, "MIN_PARALLEL_BYTES", 0)
+    me = psutil.Process()
+    killed: list[int] = []
+
+    def kill_a_worker() -> None:
+        deadline = time.monotonic() + 30
+        while not killed and time.monotonic() < deadline:
+            for child in me.children():
+                if "spawn_main" in " ".join(child.cmdline()):
+                    child.kill()
+                    killed.append(child.pid)
+                    return
+            time.sleep(0.005)
+
+    killer = threading.Thread(target=kill_a_worker)
+    killer.start()
+    with pytest.raises(ModelError, match="A worker process of the build stopped"):
+        build_files([trace], jobs=2)
+    killer.join()
+
+    assert len(killed) == 1
