@@ -22,9 +22,9 @@ import os
 import queue
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 
@@ -58,7 +58,6 @@ class TraceRange:
     path: str
     start: int
     end: int
-    first_line: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,27 +137,24 @@ def split_ranges(
                     cuts.append(cut)
                 offset = cut + target
         cuts.append(size)
-        lines_before = 0
-        previous = 0
         for start, end in zip(cuts, cuts[1:], strict=False):
-            lines_before += _count_lines(path, previous, start)
-            previous = start
-            ranges.append(TraceRange(path, start, end, lines_before + 1))
+            ranges.append(TraceRange(path, start, end))
     return ranges
 
 
-def _count_lines(path: str, start: int, end: int) -> int:
-    count = 0
-    with open(path, "rb") as stream:
-        stream.seek(start)
-        position = start
-        while position < end:
-            block = stream.read(min(_BLOCK, end - position))
-            if not block:
-                break
-            count += block.count(b"\n")
-            position += len(block)
-    return count
+@dataclass(frozen=True, slots=True)
+class _ProcessPart:
+    """What one process learnt from the ranges it took, by range number.
+
+    Problems number lines from 1 at their range's first line, and ``lines``
+    counts each range's lines, so that they can be numbered in the file.
+    """
+
+    summary: Summary
+    witnesses: int
+    problems: dict[int, tuple[Problem, ...]]
+    layouts: dict[int, HarLayout | None]
+    lines: dict[int, int]
 
 
 class _RangeWork:
@@ -168,26 +164,26 @@ class _RangeWork:
         self.ranges = ranges
         self.summary = Summary(service)
         self.witnesses = 0
-        self.problems: list[Problem] = []
+        self.problems: dict[int, tuple[Problem, ...]] = {}
         self.layouts: dict[int, HarLayout | None] = {}
+        self.lines: dict[int, int] = {}
 
     def take(self, index: int) -> None:
         """Summarise range ``index`` into this process's summary."""
         trace_range = self.ranges[index]
-        reader = read_trace_range(
-            trace_range.path, trace_range.start, trace_range.end, trace_range.first_line
-        )
+        reader = read_trace_range(trace_range.path, trace_range.start, trace_range.end)
         for witness in reader:
             self.summary.add(witness)
         self.summary.skipped.update(reader.skipped)
         self.witnesses += reader.witnesses
-        self.problems.extend(reader.problems)
+        self.problems[index] = tuple(reader.problems)
         self.layouts[index] = reader.har_layout
+        self.lines[index] = reader.range_lines
 
-    def result(self) -> RangeSummary:
+    def result(self) -> _ProcessPart:
         """Return what this process learnt."""
-        return RangeSummary(
-            self.summary, self.witnesses, tuple(self.problems), self.layouts
+        return _ProcessPart(
+            self.summary, self.witnesses, self.problems, self.layouts, self.lines
         )
 
 
@@ -238,21 +234,48 @@ def _summarise_ranges(
     while (index := tasks.get()) is not None:
         work.take(index)
     parts = [work.result()]
-    parts.extend(_collect(results, workers) for _ in workers)
+    parts.extend(_collect(results, workers, _ProcessPart) for _ in workers)
     for worker in workers:
         worker.join()
 
     summary = parts[0].summary
+    for part in parts[1:]:
+        summary = merge_summaries(summary, part.summary)
     layouts: dict[int, HarLayout | None] = {}
-    problems: list[Problem] = []
     for part in parts:
-        if part is not parts[0]:
-            summary = merge_summaries(summary, part.summary)
         layouts.update(part.layouts)
-        problems.extend(part.problems)
-    problems.sort(key=lambda problem: (_path_order(paths, problem.path), problem.line))
+    problems = _number_problems(ranges, parts)
     witnesses = sum(part.witnesses for part in parts)
     return RangeSummary(summary, witnesses, tuple(problems[:MAX_PROBLEMS]), layouts)
+
+
+def _number_problems(
+    ranges: Sequence[TraceRange], parts: Sequence[_ProcessPart]
+) -> list[Problem]:
+    # A problem's line in its file is its line in its range plus the lines
+    # of the file's ranges before it (for a HAR document, its entries).
+    problems: dict[int, tuple[Problem, ...]] = {}
+    lines: dict[int, int] = {}
+    for part in parts:
+        problems.update(part.problems)
+        lines.update(part.lines)
+    numbered: list[Problem] = []
+    before = 0
+    for index, trace_range in enumerate(ranges):
+        previous = ranges[index - 1] if index else None
+        if (
+            previous is None
+            or previous.path != trace_range.path
+            or previous.start >= trace_range.start
+        ):
+            # A file's first range (the same file may be given twice).
+            before = 0
+        numbered.extend(
+            replace(problem, line=problem.line + before)
+            for problem in problems.get(index, ())
+        )
+        before += lines.get(index, 0)
+    return numbered
 
 
 def build_parallel(
@@ -309,6 +332,7 @@ def _build_har_ranges(
 
 
 HAR_BATCH = 256
+_Part = TypeVar("_Part", _ProcessPart, RangeSummary)
 _QUEUED_BATCHES_PER_WORKER = 2
 _WORKER_POLL_SECONDS = 1.0
 
@@ -409,7 +433,7 @@ def _build_har_entries(
     finally:
         _stop_workers(tasks, workers)
 
-    parts = [_collect(results, workers) for _ in workers]
+    parts = [_collect(results, workers, RangeSummary) for _ in workers]
     for worker in workers:
         worker.join()
 
@@ -475,14 +499,19 @@ def _dispatch(
 def _collect(
     results: multiprocessing.queues.Queue[Any],
     workers: Sequence[multiprocessing.process.BaseProcess],
-) -> RangeSummary:
+    kind: type[_Part],
+) -> _Part:
+    # The next result a worker put, of the given kind.
     while True:
         try:
-            part: RangeSummary = results.get(timeout=_WORKER_POLL_SECONDS)
-            return part
+            part = results.get(timeout=_WORKER_POLL_SECONDS)
         except queue.Empty:
             if any(worker.exitcode not in (None, 0) for worker in workers):
                 raise ModelError(
                     "A worker process of the build stopped unexpectedly; "
                     "build again with --jobs 1 to read the trace in one process."
                 ) from None
+            continue
+        if not isinstance(part, kind):
+            raise ModelError(f"A worker process sent {type(part).__name__!r}.")
+        return part

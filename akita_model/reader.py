@@ -105,8 +105,9 @@ class TraceReader:
         self.witnesses = 0
         self.skipped: Counter[str] = Counter()
         self.problems: list[Problem] = []
-        self._range: tuple[int, int, int] | None = None
+        self._range: tuple[int, int] | None = None
         self.har_layout: HarLayout | None = None
+        self.range_lines = 0
 
     def __iter__(self) -> Iterator[Witness]:
         for path in self.paths:
@@ -173,9 +174,9 @@ class TraceReader:
             elif is_har:
                 yield from self._read_har(path, stream)
             elif self._range is not None:
-                start, end, first_line = self._range
+                start, end = self._range
                 stream.seek(start)
-                yield from self._read_jsonl(path, stream, first_line, end - start)
+                yield from self._read_jsonl(path, stream, end - start)
             else:
                 yield from self._read_jsonl(path, stream)
 
@@ -194,10 +195,9 @@ class TraceReader:
         self,
         path: Path,
         stream: IO[bytes],
-        first_line: int = 1,
         size: int | None = None,
     ) -> Iterator[Witness]:
-        line_number = first_line - 1
+        line_number = 0
         remaining = size
         for line in stream:
             if remaining is not None:
@@ -206,6 +206,7 @@ class TraceReader:
                     break
                 remaining -= len(line)
             line_number += 1
+            self.range_lines = line_number
             if line.isspace():
                 continue
             try:
@@ -228,15 +229,15 @@ class TraceReader:
             yield witness
 
     def _read_har_range(
-        self, path: Path, stream: IO[bytes], start: int, end: int, first_line: int
+        self, path: Path, stream: IO[bytes], start: int, end: int
     ) -> Iterator[Witness]:
         # The lines that start in [start, end) of a document written one
-        # entry a line; the head is line 1, so entry numbers are one less.
-        # Stop at the first line that leaves the layout: the caller then
-        # reads the whole document again with a parser of the whole.
+        # entry a line, numbered from 1 as entries. Stop at the first line
+        # that leaves the layout: the caller then reads the whole document
+        # again with a parser of the whole.
         stream.seek(start)
         remaining = end - start
-        number = first_line - 2
+        number = 0
         expects_entry = True
         is_first = True
         for line in stream:
@@ -244,6 +245,7 @@ class TraceReader:
                 break
             remaining -= len(line)
             number += 1
+            self.range_lines = number
             text = line.rstrip(_JSON_SPACE)
             if not text.startswith(b"{"):
                 rest = line + stream.read(_MAX_HAR_TAIL)
@@ -401,18 +403,19 @@ def har_head_size(path: str | os.PathLike[str]) -> int | None:
     return len(line)
 
 
-def read_trace_range(
-    path: str | os.PathLike[str], start: int, end: int, first_line: int
-) -> TraceReader:
+def read_trace_range(path: str | os.PathLike[str], start: int, end: int) -> TraceReader:
     """Return a reader of the lines that start in ``[start, end)``.
 
-    ``start`` is the offset of a line's first byte and ``first_line`` that
-    line's number, so that problems name the right lines. A HAR document's
-    range is read as lines of one entry each, after its first line, and the
-    reader's ``har_layout`` then tells what the range showed of the layout.
+    ``start`` is the offset of a line's first byte. Problems number lines
+    (or a HAR document's entries) from 1 at the range's first line, and
+    after reading ``range_lines`` is the number of lines read, so that the
+    caller, knowing the lines before the range, can number them in the
+    file. A HAR document's range is read as lines of one entry each, after
+    the document's first line, and ``har_layout`` then tells what the range
+    showed of the layout.
     """
     reader = TraceReader([path])
-    reader._range = (start, end, first_line)
+    reader._range = (start, end)
     return reader
 
 

@@ -156,7 +156,6 @@ def test_split_ranges_cover_every_line_once(tmp_path: Path) -> None:
             trace_range.start == 0
             or data[trace_range.start - 1 : trace_range.start] == b"\n"
         )
-        assert trace_range.first_line == data[: trace_range.start].count(b"\n") + 1
 
 
 def _har_by_line(entries: list[object]) -> str:
@@ -338,3 +337,23 @@ def test_a_worker_that_dies_fails_the_build_instead_of_hanging(
     killer.join()
 
     assert len(killed) == 1
+
+
+def test_problems_of_a_file_given_twice_are_numbered_in_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lines = (FIXTURES / "shop.jsonl").read_text(encoding="utf-8").splitlines()
+    lines[80] = "{broken"
+    trace = tmp_path / "trace.jsonl"
+    trace.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    monkeypatch.setattr(build_module, "MIN_PARALLEL_BYTES", 0)
+
+    one = build_files([trace, trace], jobs=1)
+    two = build_files([trace, trace], jobs=2)
+
+    assert two.witnesses == one.witnesses == 198
+    assert two.problems == one.problems
+    assert [(p.line, p.reason) for p in two.problems] == [
+        (81, "not-json"),
+        (81, "not-json"),
+    ]
