@@ -16,10 +16,12 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import multiprocessing.context
 import multiprocessing.process
 import multiprocessing.queues
 import os
 import queue
+import threading
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -81,6 +83,20 @@ def default_jobs() -> int:
     except AttributeError:
         cpus = os.cpu_count() or 1
     return max(1, min(cpus, MAX_JOBS))
+
+
+def _context() -> (
+    multiprocessing.context.ForkContext | multiprocessing.context.SpawnContext
+):
+    # Forking copies this process as it is, imports done: a worker starts at
+    # once instead of starting an interpreter. It is safe only while this
+    # process runs one thread (another may hold a lock the copy would never
+    # see released, such as a progress bar's); else workers are spawned.
+    if "fork" in multiprocessing.get_all_start_methods() and (
+        threading.active_count() == 1
+    ):
+        return multiprocessing.get_context("fork")
+    return multiprocessing.get_context("spawn")
 
 
 def is_har(path: str | os.PathLike[str]) -> bool:
@@ -211,7 +227,7 @@ def _summarise_ranges(
     # meets a stop mark: one a process. Each process keeps one summary for
     # all its ranges, so that each learns a body's shape once.
     logger.debug("summarising %d ranges in %d processes", len(ranges), jobs)
-    context = multiprocessing.get_context("spawn")
+    context = _context()
     tasks: multiprocessing.queues.Queue[Any] = context.Queue()
     results: multiprocessing.queues.Queue[Any] = context.Queue()
     for index in range(1, len(ranges)):
@@ -396,7 +412,7 @@ def _build_har_entries(
     jobs: int,
     progress: Callable[[int], None] | None,
 ) -> RangeSummary:
-    context = multiprocessing.get_context("spawn")
+    context = _context()
     workers_count = max(1, jobs - 1)
     tasks: multiprocessing.queues.Queue[Any] = context.Queue(
         maxsize=workers_count * _QUEUED_BATCHES_PER_WORKER

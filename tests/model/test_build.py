@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -324,7 +327,7 @@ def test_a_worker_that_dies_fails_the_build_instead_of_hanging(
         deadline = time.monotonic() + 30
         while not killed and time.monotonic() < deadline:
             for child in me.children():
-                if "spawn_main" in " ".join(child.cmdline()):
+                if "resource_tracker" not in " ".join(child.cmdline()):
                     child.kill()
                     killed.append(child.pid)
                     return
@@ -357,3 +360,44 @@ def test_problems_of_a_file_given_twice_are_numbered_in_it(
         (81, "not-json"),
         (81, "not-json"),
     ]
+
+
+_FORKED_BUILD = """
+import sys
+from akita_model import build, parallel
+build.MIN_PARALLEL_BYTES = 0
+print(parallel._context().get_start_method())
+build.build_files([sys.argv[1]], model_path=sys.argv[2], jobs=2)
+"""
+
+
+@pytest.mark.parametrize("name", ["trace.jsonl", "capture.har"])
+def test_a_build_in_a_process_of_one_thread_forks_its_workers(
+    tmp_path: Path, name: str
+) -> None:
+    entries = [
+        json.loads(line)
+        for line in (FIXTURES / "shop.jsonl").read_text(encoding="utf-8").splitlines()
+    ]
+    trace = tmp_path / name
+    if name.endswith(".har"):
+        trace.write_text(_har_by_line(entries * 20), encoding="utf-8")
+    else:
+        trace.write_text(
+            "".join(json.dumps(entry) + "\n" for entry in entries * 20),
+            encoding="utf-8",
+        )
+    single, forked = tmp_path / "single.yaml", tmp_path / "forked.yaml"
+    build_files([trace], model_path=single, jobs=1)
+
+    run = subprocess.run(
+        [sys.executable, "-c", _FORKED_BUILD, str(trace), str(forked)],
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+    assert (run.returncode, run.stdout, run.stderr) == (0, "fork\n", "")
+    assert forked.read_bytes() == single.read_bytes()
