@@ -3,11 +3,14 @@
 The middleware and the recording test client share this one converter, so
 that a trace from production and a trace from tests say the same thing in
 the same words. It works in two steps: ``capture_exchange`` takes what a
-witness needs from the request and response (cheap, in the request's
+witness needs from the request and response (references, in the request's
 thread), and ``Exchange.to_witness`` builds the HAR entry (later, in bulk,
-in the middleware's sender thread). Neither raises on what the application
-did: a body that can no longer be read, or a response that streams, is
-recorded as absent.
+in the middleware's sender thread). Whatever can wait for the second step
+waits: a request's thread competes for the GIL with the server's other
+threads, and the same work costs it about twice what it costs the sender,
+which does it for a whole batch at once. Neither step raises on what the
+application did: a body that can no longer be read, or a response that
+streams, is recorded as absent.
 """
 
 from __future__ import annotations
@@ -24,11 +27,17 @@ from urllib.parse import parse_qsl
 
 from django.http import HttpRequest
 from django.http.response import HttpResponseBase
+from django.utils.encoding import escape_uri_path, iri_to_uri
 
 WITNESS_VERSION = 1
 _UNPREFIXED_HEADERS = frozenset({"CONTENT_TYPE", "CONTENT_LENGTH"})
 # What a witness reads of META besides the HTTP_ headers.
-_KEPT_META = _UNPREFIXED_HEADERS | {"SERVER_PROTOCOL", "QUERY_STRING"}
+_KEPT_META = _UNPREFIXED_HEADERS | {
+    "SERVER_PROTOCOL",
+    "QUERY_STRING",
+    "SERVER_NAME",
+    "SERVER_PORT",
+}
 _header_names: dict[str, str] = {}
 _kept_keys: dict[tuple[str, ...], tuple[str, ...]] = {}
 # The second of the last timestamp formatted, and its text up to the second.
@@ -44,8 +53,8 @@ class Exchange:
     started: float
     elapsed_ms: float
     method: str
-    url_prefix: str
-    full_path: str
+    scheme: str
+    path: str
     meta: dict[str, Any]
     body: bytes | None
     body_size: int
@@ -56,6 +65,7 @@ class Exchange:
     cookies: tuple[Morsel[str], ...]
     content: bytes | None
     content_size: int
+    use_forwarded_host: bool
 
     @property
     def is_truncated(self) -> bool:
@@ -63,6 +73,15 @@ class Exchange:
         return (self.body is not None and self.body_size > len(self.body)) or (
             self.content is not None and self.content_size > len(self.content)
         )
+
+    @property
+    def url(self) -> str:
+        """Return the URL the client asked for, as ``get_full_path`` writes it."""
+        meta = self.meta
+        query = meta.get("QUERY_STRING", "")
+        url = f"{self.scheme}://{_raw_host(meta, self.scheme, self.use_forwarded_host)}"
+        url += escape_uri_path(self.path)
+        return f"{url}?{iri_to_uri(query)}" if query else url
 
     def to_witness(self, akita: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """Return the witness, with more ``_akita`` fields if given."""
@@ -72,7 +91,8 @@ class Exchange:
             extra["route"] = self.route
         if akita:
             extra.update(akita)
-        extra.setdefault("obfuscated", False)
+        if "obfuscated" not in extra:
+            extra["obfuscated"] = False
         if self.is_truncated:
             extra["truncated"] = True
 
@@ -200,7 +220,7 @@ def _request_entry(exchange: Exchange) -> dict[str, Any]:
     meta = exchange.meta
     entry: dict[str, Any] = {
         "method": exchange.method,
-        "url": exchange.url_prefix + exchange.full_path,
+        "url": exchange.url,
         "httpVersion": str(meta.get("SERVER_PROTOCOL") or "HTTP/1.1"),
         "headers": _request_headers(meta),
         "queryString": _query_string(str(meta.get("QUERY_STRING", ""))),
@@ -251,16 +271,15 @@ def _response_entry(exchange: Exchange) -> dict[str, Any]:
     }
 
 
-def _raw_host(request: HttpRequest, use_forwarded_host: bool) -> str:
+def _raw_host(meta: Mapping[str, Any], scheme: str, use_forwarded_host: bool) -> str:
     # request.get_host() raises DisallowedHost for hosts outside
     # ALLOWED_HOSTS; a witness records what the client sent regardless.
-    meta = request.META
     host = meta.get("HTTP_X_FORWARDED_HOST") if use_forwarded_host else None
     host = host or meta.get("HTTP_HOST")
     if host:
         return str(host)
     name, port = str(meta.get("SERVER_NAME", "")), str(meta.get("SERVER_PORT", ""))
-    default_port = "443" if request.scheme == "https" else "80"
+    default_port = "443" if scheme == "https" else "80"
     return name if port in ("", default_port) else f"{name}:{port}"
 
 
@@ -346,12 +365,14 @@ def capture_exchange(
         if length is not None and str(length).isdigit():
             content_size = int(length)
 
+    # The URL is put together later, in the sender thread: the scheme (which
+    # settings decide) is all it needs of the request besides META.
     return Exchange(
         started=started,
         elapsed_ms=elapsed_ms,
         method=request.method or "GET",
-        url_prefix=f"{request.scheme}://{_raw_host(request, use_forwarded_host)}",
-        full_path=request.get_full_path(),
+        scheme=request.scheme,
+        path=request.path,
         meta=_kept_meta(request.META),
         body=body,
         body_size=body_size,
@@ -362,6 +383,7 @@ def capture_exchange(
         cookies=tuple(response.cookies.values()),
         content=content,
         content_size=content_size,
+        use_forwarded_host=use_forwarded_host,
     )
 
 
