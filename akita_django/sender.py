@@ -170,7 +170,7 @@ class DaemonLink:
         self._queue_lock = threading.Lock()
         self._queue: deque[tuple[ActiveTrace, Exchange]] = deque()
         self._in_flight = 0
-        max_len = self.settings.max_queue_len
+        self._max_len = max_len = self.settings.max_queue_len
         self._batch_len = max(1, min(BATCH_SIZE, max_len * 3 // 4))
         self._threads: list[threading.Thread] = []
         self.traces = ()
@@ -178,6 +178,10 @@ class DaemonLink:
 
     def ensure_started(self) -> None:
         """Start the threads unless they already run in this process."""
+        # Where forks are hooked, the hook forgets the parent's threads, and
+        # asking for the pid on every request would only cost a system call.
+        if self._pid is not None and _HAS_FORK_HOOK:
+            return
         pid = os.getpid()
         if self._pid == pid:
             return
@@ -209,11 +213,12 @@ class DaemonLink:
         pending = self._queue
         with self._queue_lock:
             size = len(pending)
-            if size < self.settings.max_queue_len:
-                pending.append((trace, exchange))
-            else:
+            is_full = size >= self._max_len
+            if is_full:
                 self.dropped += 1
-        if size < self.settings.max_queue_len:
+            else:
+                pending.append((trace, exchange))
+        if not is_full:
             # The sender sleeps until the queue stops being empty, then
             # until a batch is due or ready.
             if size == 0 or size + 1 == self._batch_len:
@@ -498,5 +503,6 @@ def _forget_links_after_fork() -> None:
 
 
 atexit.register(shutdown_all)
-if hasattr(os, "register_at_fork"):
+_HAS_FORK_HOOK = hasattr(os, "register_at_fork")
+if _HAS_FORK_HOOK:
     os.register_at_fork(after_in_child=_forget_links_after_fork)

@@ -18,10 +18,11 @@ from __future__ import annotations
 import base64
 import math
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from http.cookies import Morsel
+from operator import itemgetter
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -39,7 +40,8 @@ _KEPT_META = _UNPREFIXED_HEADERS | {
     "SERVER_PORT",
 }
 _header_names: dict[str, str] = {}
-_kept_keys: dict[tuple[str, ...], tuple[str, ...]] = {}
+MetaPicker = Callable[[Mapping[str, Any]], tuple[Any, ...]]
+_meta_pickers: dict[tuple[str, ...], tuple[tuple[str, ...], MetaPicker]] = {}
 # The second of the last timestamp formatted, and its text up to the second.
 _last_second: list[Any] = [None, ""]
 
@@ -55,7 +57,8 @@ class Exchange:
     method: str
     scheme: str
     path: str
-    meta: dict[str, Any]
+    meta_keys: tuple[str, ...]
+    meta_values: tuple[Any, ...]
     body: bytes | None
     body_size: int
     route: str | None
@@ -75,13 +78,9 @@ class Exchange:
         )
 
     @property
-    def url(self) -> str:
-        """Return the URL the client asked for, as ``get_full_path`` writes it."""
-        meta = self.meta
-        query = meta.get("QUERY_STRING", "")
-        url = f"{self.scheme}://{_raw_host(meta, self.scheme, self.use_forwarded_host)}"
-        url += escape_uri_path(self.path)
-        return f"{url}?{iri_to_uri(query)}" if query else url
+    def meta(self) -> dict[str, Any]:
+        """Return the entries of the request's META that a witness reads."""
+        return dict(zip(self.meta_keys, self.meta_values, strict=True))
 
     def to_witness(self, akita: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """Return the witness, with more ``_akita`` fields if given."""
@@ -99,7 +98,7 @@ class Exchange:
         return {
             "startedDateTime": _iso_timestamp(self.started),
             "time": elapsed,
-            "request": _request_entry(self),
+            "request": _request_entry(self, self.meta),
             "response": _response_entry(self),
             "cache": {},
             "timings": {"send": 0, "wait": elapsed, "receive": 0},
@@ -216,11 +215,18 @@ def _request_headers(meta: Mapping[str, Any]) -> list[dict[str, str]]:
     return headers
 
 
-def _request_entry(exchange: Exchange) -> dict[str, Any]:
-    meta = exchange.meta
+def _url(exchange: Exchange, meta: Mapping[str, Any]) -> str:
+    """Return the URL the client asked for, as ``get_full_path`` writes it."""
+    scheme, query = exchange.scheme, meta.get("QUERY_STRING", "")
+    url = f"{scheme}://{_raw_host(meta, scheme, exchange.use_forwarded_host)}"
+    url += escape_uri_path(exchange.path)
+    return f"{url}?{iri_to_uri(query)}" if query else url
+
+
+def _request_entry(exchange: Exchange, meta: Mapping[str, Any]) -> dict[str, Any]:
     entry: dict[str, Any] = {
         "method": exchange.method,
-        "url": exchange.url,
+        "url": _url(exchange, meta),
         "httpVersion": str(meta.get("SERVER_PROTOCOL") or "HTTP/1.1"),
         "headers": _request_headers(meta),
         "queryString": _query_string(str(meta.get("QUERY_STRING", ""))),
@@ -308,23 +314,32 @@ def _response_headers(response: HttpResponseBase) -> tuple[tuple[str, str], ...]
     return tuple(response.items())
 
 
-def _kept_meta(meta: Mapping[str, Any]) -> dict[str, Any]:
-    """Return the part of META that a witness reads.
+def _meta_picker(kept: tuple[str, ...]) -> MetaPicker:
+    if len(kept) > 1:
+        return itemgetter(*kept)
+    # itemgetter of one key returns the value itself, and of none is an error.
+    return lambda meta: tuple(meta[key] for key in kept)
+
+
+def _kept_meta(meta: Mapping[str, Any]) -> tuple[tuple[str, ...], tuple[Any, ...]]:
+    """Return the keys and values of the part of META that a witness reads.
 
     The rest (the input stream, the socket, the server's objects) would
     outlive the request in the queue and age into the garbage collector's
-    older generations; a dict of strings is not tracked by it at all. A
-    server sends the same few sets of keys again and again: which of them
-    to keep is worked out once for each.
+    older generations. A server sends the same few sets of keys again and
+    again: which of them to keep, and a function that picks their values
+    (in C), is worked out once for each.
     """
     keys = tuple(meta)
-    kept = _kept_keys.get(keys)
-    if kept is None:
+    picked = _meta_pickers.get(keys)
+    if picked is None:
         kept = tuple(key for key in keys if key[:5] == "HTTP_" or key in _KEPT_META)
+        picked = (kept, _meta_picker(kept))
         # The bound only guards against clients that vary their headers.
-        if len(_kept_keys) < 1024:
-            _kept_keys[keys] = kept
-    return {key: meta[key] for key in kept}
+        if len(_meta_pickers) < 1024:
+            _meta_pickers[keys] = picked
+    kept, pick = picked
+    return kept, pick(meta)
 
 
 def capture_exchange(
@@ -367,23 +382,26 @@ def capture_exchange(
 
     # The URL is put together later, in the sender thread: the scheme (which
     # settings decide) is all it needs of the request besides META.
+    meta_keys, meta_values = _kept_meta(request.META)
+    # Positional: keywords cost the request's thread twice as much here.
     return Exchange(
-        started=started,
-        elapsed_ms=elapsed_ms,
-        method=request.method or "GET",
-        scheme=request.scheme,
-        path=request.path,
-        meta=_kept_meta(request.META),
-        body=body,
-        body_size=body_size,
-        route=str(route) if route else None,
-        status=response.status_code,
-        reason=str(response.reason_phrase),
-        headers=headers,
-        cookies=tuple(response.cookies.values()),
-        content=content,
-        content_size=content_size,
-        use_forwarded_host=use_forwarded_host,
+        started,
+        elapsed_ms,
+        request.method or "GET",
+        request.scheme,
+        request.path,
+        meta_keys,
+        meta_values,
+        body,
+        body_size,
+        str(route) if route else None,
+        response.status_code,
+        str(response.reason_phrase),
+        headers,
+        tuple(response.cookies.values()),
+        content,
+        content_size,
+        use_forwarded_host,
     )
 
 

@@ -12,7 +12,7 @@ from django.http import FileResponse, HttpResponse, JsonResponse, StreamingHttpR
 from django.test import RequestFactory
 from django.urls import resolve
 
-from akita_django.witness import build_witness
+from akita_django.witness import _kept_meta, build_witness
 
 STARTED = datetime(2026, 12, 3, 21, 10, 8, 123456, tzinfo=UTC)
 
@@ -239,3 +239,24 @@ def test_disallowed_host_is_recorded_not_raised() -> None:
     witness = _witness(request, JsonResponse({"status": "ok"}))
 
     assert witness["request"]["url"] == "http://evil.test:81/api/health/"
+
+
+def test_only_the_meta_entries_a_witness_reads_are_kept() -> None:
+    stream = BytesIO(b"")
+    many = {
+        "HTTP_HOST": "a.test",
+        "wsgi.input": stream,
+        "SERVER_PORT": "80",
+        "REMOTE_ADDR": "127.0.0.1",
+        "CONTENT_TYPE": "text/plain",
+    }
+
+    assert _kept_meta(many) == (
+        ("HTTP_HOST", "SERVER_PORT", "CONTENT_TYPE"),
+        ("a.test", "80", "text/plain"),
+    )
+    assert _kept_meta({"HTTP_HOST": "b.test", "wsgi.input": stream}) == (
+        ("HTTP_HOST",),
+        ("b.test",),
+    )
+    assert _kept_meta({"wsgi.input": stream}) == ((), ())
