@@ -39,11 +39,32 @@ _KEPT_META = _UNPREFIXED_HEADERS | {
     "SERVER_NAME",
     "SERVER_PORT",
 }
-_header_names: dict[str, str] = {}
 MetaPicker = Callable[[Mapping[str, Any]], tuple[Any, ...]]
-_meta_pickers: dict[tuple[str, ...], tuple[tuple[str, ...], MetaPicker]] = {}
 # The second of the last timestamp formatted, and its text up to the second.
 _last_second: list[Any] = [None, ""]
+
+
+@dataclass(frozen=True, slots=True)
+class MetaLayout:
+    """Where the META entries that a witness reads sit, for one set of keys.
+
+    A server sends the same few sets of META keys again and again: which of
+    them to keep, the header each one names and a function that picks their
+    values (in C) are worked out once for each set.
+    """
+
+    keys: tuple[str, ...]
+    headers: tuple[tuple[int, str], ...]
+    positions: Mapping[str, int]
+    pick: MetaPicker
+
+    def get(self, values: tuple[Any, ...], key: str) -> str:
+        """Return the value of ``key`` among ``values``, or ""."""
+        position = self.positions.get(key)
+        return "" if position is None else str(values[position])
+
+
+_layouts: dict[tuple[str, ...], MetaLayout] = {}
 
 
 # Not frozen: a frozen dataclass sets each field through object.__setattr__,
@@ -57,7 +78,7 @@ class Exchange:
     method: str
     scheme: str
     path: str
-    meta_keys: tuple[str, ...]
+    meta_layout: MetaLayout
     meta_values: tuple[Any, ...]
     body: bytes | None
     body_size: int
@@ -77,13 +98,11 @@ class Exchange:
             self.content is not None and self.content_size > len(self.content)
         )
 
-    @property
-    def meta(self) -> dict[str, Any]:
-        """Return the entries of the request's META that a witness reads."""
-        return dict(zip(self.meta_keys, self.meta_values, strict=True))
-
     def to_witness(self, akita: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """Return the witness, with more ``_akita`` fields if given."""
+        # The sender thread builds witnesses by the hundred: this and the
+        # helpers below test for the common empty cases inline rather than
+        # call a function that finds nothing to do.
         elapsed = round(self.elapsed_ms, 3)
         extra: dict[str, Any] = {"v": WITNESS_VERSION}
         if self.route:
@@ -98,7 +117,7 @@ class Exchange:
         return {
             "startedDateTime": _iso_timestamp(self.started),
             "time": elapsed,
-            "request": _request_entry(self, self.meta),
+            "request": _request_entry(self),
             "response": _response_entry(self),
             "cache": {},
             "timings": {"send": 0, "wait": elapsed, "receive": 0},
@@ -187,60 +206,48 @@ def _response_cookie(morsel: Morsel[str]) -> dict[str, Any]:
 
 def _header_name(key: str) -> str:
     """Return the header name of a META key, or "" when it names none."""
-    name = _header_names.get(key)
-    if name is not None:
-        return name
     if key.startswith("HTTP_"):
-        name = key[5:].replace("_", "-").title()
-    elif key in _UNPREFIXED_HEADERS:
-        name = key.replace("_", "-").title()
-    else:
-        name = ""
-    # Servers send few distinct keys; the bound only guards against abuse.
-    if len(_header_names) < 4096:
-        _header_names[key] = name
-    return name
+        return key[5:].replace("_", "-").title()
+    if key in _UNPREFIXED_HEADERS:
+        return key.replace("_", "-").title()
+    return ""
 
 
-def _request_headers(meta: Mapping[str, Any]) -> list[dict[str, str]]:
-    # What request.headers gives, built straight from META: going through
-    # its Mapping interface costs several times more.
-    headers = []
-    for key, value in meta.items():
-        name = _header_names.get(key)
-        if name is None:
-            name = _header_name(key)
-        if name:
-            headers.append({"name": name, "value": str(value)})
-    return headers
-
-
-def _url(exchange: Exchange, meta: Mapping[str, Any]) -> str:
+def _url(exchange: Exchange) -> str:
     """Return the URL the client asked for, as ``get_full_path`` writes it."""
-    scheme, query = exchange.scheme, meta.get("QUERY_STRING", "")
-    url = f"{scheme}://{_raw_host(meta, scheme, exchange.use_forwarded_host)}"
-    url += escape_uri_path(exchange.path)
+    scheme = exchange.scheme
+    query = exchange.meta_layout.get(exchange.meta_values, "QUERY_STRING")
+    url = f"{scheme}://{_raw_host(exchange)}{escape_uri_path(exchange.path)}"
     return f"{url}?{iri_to_uri(query)}" if query else url
 
 
-def _request_entry(exchange: Exchange, meta: Mapping[str, Any]) -> dict[str, Any]:
+def _request_entry(exchange: Exchange) -> dict[str, Any]:
+    layout, values = exchange.meta_layout, exchange.meta_values
+    get = layout.get
+    query, cookie = get(values, "QUERY_STRING"), get(values, "HTTP_COOKIE")
+    # What request.headers gives, built straight from META: going through
+    # its Mapping interface costs several times more.
+    headers = [
+        {"name": name, "value": str(values[position])}
+        for position, name in layout.headers
+    ]
     entry: dict[str, Any] = {
         "method": exchange.method,
-        "url": _url(exchange, meta),
-        "httpVersion": str(meta.get("SERVER_PROTOCOL") or "HTTP/1.1"),
-        "headers": _request_headers(meta),
-        "queryString": _query_string(str(meta.get("QUERY_STRING", ""))),
-        "cookies": _request_cookies(str(meta.get("HTTP_COOKIE", ""))),
+        "url": _url(exchange),
+        "httpVersion": get(values, "SERVER_PROTOCOL") or "HTTP/1.1",
+        "headers": headers,
+        "queryString": _query_string(query) if query else [],
+        "cookies": _request_cookies(cookie) if cookie else [],
         "headersSize": -1,
         "bodySize": exchange.body_size,
     }
     body = exchange.body
     if body is None:
-        entry["postData"] = {"mimeType": str(meta.get("CONTENT_TYPE", ""))}
+        entry["postData"] = {"mimeType": get(values, "CONTENT_TYPE")}
     elif body:
         is_cut = exchange.body_size > len(body)
         entry["postData"] = {
-            "mimeType": str(meta.get("CONTENT_TYPE", "")),
+            "mimeType": get(values, "CONTENT_TYPE"),
             **_text_fields(body, is_cut),
         }
     return entry
@@ -256,20 +263,24 @@ def _response_entry(exchange: Exchange) -> dict[str, Any]:
             mime_type = value
         elif lowered == "location":
             location = value
-    headers.extend(
-        {"name": "Set-Cookie", "value": morsel.OutputString()}
-        for morsel in exchange.cookies
-    )
+    cookies = exchange.cookies
+    if cookies:
+        headers.extend(
+            {"name": "Set-Cookie", "value": morsel.OutputString()} for morsel in cookies
+        )
     content: dict[str, Any] = {"size": exchange.content_size, "mimeType": mime_type}
-    if exchange.content is not None:
-        is_cut = exchange.content_size > len(exchange.content)
-        content.update(_text_fields(exchange.content, is_cut))
+    data = exchange.content
+    if data:
+        is_cut = exchange.content_size > len(data)
+        content.update(_text_fields(data, is_cut))
+    elif data is not None:
+        content["text"] = ""
     return {
         "status": exchange.status,
         "statusText": exchange.reason,
         "httpVersion": "HTTP/1.1",
         "headers": headers,
-        "cookies": [_response_cookie(morsel) for morsel in exchange.cookies],
+        "cookies": [_response_cookie(morsel) for morsel in cookies] if cookies else [],
         "content": content,
         "redirectURL": location,
         "headersSize": -1,
@@ -277,15 +288,16 @@ def _response_entry(exchange: Exchange) -> dict[str, Any]:
     }
 
 
-def _raw_host(meta: Mapping[str, Any], scheme: str, use_forwarded_host: bool) -> str:
+def _raw_host(exchange: Exchange) -> str:
     # request.get_host() raises DisallowedHost for hosts outside
     # ALLOWED_HOSTS; a witness records what the client sent regardless.
-    host = meta.get("HTTP_X_FORWARDED_HOST") if use_forwarded_host else None
-    host = host or meta.get("HTTP_HOST")
+    get, values = exchange.meta_layout.get, exchange.meta_values
+    host = get(values, "HTTP_X_FORWARDED_HOST") if exchange.use_forwarded_host else ""
+    host = host or get(values, "HTTP_HOST")
     if host:
-        return str(host)
-    name, port = str(meta.get("SERVER_NAME", "")), str(meta.get("SERVER_PORT", ""))
-    default_port = "443" if scheme == "https" else "80"
+        return host
+    name, port = get(values, "SERVER_NAME"), get(values, "SERVER_PORT")
+    default_port = "443" if exchange.scheme == "https" else "80"
     return name if port in ("", default_port) else f"{name}:{port}"
 
 
@@ -321,25 +333,32 @@ def _meta_picker(kept: tuple[str, ...]) -> MetaPicker:
     return lambda meta: tuple(meta[key] for key in kept)
 
 
-def _kept_meta(meta: Mapping[str, Any]) -> tuple[tuple[str, ...], tuple[Any, ...]]:
-    """Return the keys and values of the part of META that a witness reads.
+def _meta_layout(keys: tuple[str, ...]) -> MetaLayout:
+    kept = tuple(key for key in keys if key[:5] == "HTTP_" or key in _KEPT_META)
+    names = [_header_name(key) for key in kept]
+    return MetaLayout(
+        keys=kept,
+        headers=tuple((position, name) for position, name in enumerate(names) if name),
+        positions={key: position for position, key in enumerate(kept)},
+        pick=_meta_picker(kept),
+    )
+
+
+def _kept_meta(meta: Mapping[str, Any]) -> tuple[MetaLayout, tuple[Any, ...]]:
+    """Return the layout and values of the part of META a witness reads.
 
     The rest (the input stream, the socket, the server's objects) would
     outlive the request in the queue and age into the garbage collector's
-    older generations. A server sends the same few sets of keys again and
-    again: which of them to keep, and a function that picks their values
-    (in C), is worked out once for each.
+    older generations.
     """
     keys = tuple(meta)
-    picked = _meta_pickers.get(keys)
-    if picked is None:
-        kept = tuple(key for key in keys if key[:5] == "HTTP_" or key in _KEPT_META)
-        picked = (kept, _meta_picker(kept))
+    layout = _layouts.get(keys)
+    if layout is None:
+        layout = _meta_layout(keys)
         # The bound only guards against clients that vary their headers.
-        if len(_meta_pickers) < 1024:
-            _meta_pickers[keys] = picked
-    kept, pick = picked
-    return kept, pick(meta)
+        if len(_layouts) < 1024:
+            _layouts[keys] = layout
+    return layout, layout.pick(meta)
 
 
 def capture_exchange(
@@ -382,7 +401,7 @@ def capture_exchange(
 
     # The URL is put together later, in the sender thread: the scheme (which
     # settings decide) is all it needs of the request besides META.
-    meta_keys, meta_values = _kept_meta(request.META)
+    meta_layout, meta_values = _kept_meta(request.META)
     # Positional: keywords cost the request's thread twice as much here.
     return Exchange(
         started,
@@ -390,7 +409,7 @@ def capture_exchange(
         request.method or "GET",
         request.scheme,
         request.path,
-        meta_keys,
+        meta_layout,
         meta_values,
         body,
         body_size,

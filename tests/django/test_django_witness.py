@@ -251,12 +251,15 @@ def test_only_the_meta_entries_a_witness_reads_are_kept() -> None:
         "CONTENT_TYPE": "text/plain",
     }
 
-    assert _kept_meta(many) == (
+    layout, values = _kept_meta(many)
+    assert (layout.keys, values) == (
         ("HTTP_HOST", "SERVER_PORT", "CONTENT_TYPE"),
         ("a.test", "80", "text/plain"),
     )
-    assert _kept_meta({"HTTP_HOST": "b.test", "wsgi.input": stream}) == (
-        ("HTTP_HOST",),
-        ("b.test",),
-    )
-    assert _kept_meta({"wsgi.input": stream}) == ((), ())
+    assert layout.headers == ((0, "Host"), (2, "Content-Type"))
+    assert layout.get(values, "SERVER_PORT") == "80"
+    assert layout.get(values, "QUERY_STRING") == ""
+    layout, values = _kept_meta({"HTTP_HOST": "b.test", "wsgi.input": stream})
+    assert (layout.keys, values) == (("HTTP_HOST",), ("b.test",))
+    layout, values = _kept_meta({"wsgi.input": stream})
+    assert (layout.keys, values) == ((), ())
