@@ -65,6 +65,7 @@ class MetaLayout:
 
 
 _layouts: dict[tuple[str, ...], MetaLayout] = {}
+_escaped_paths: dict[str, str] = {}
 
 
 # Not frozen: a frozen dataclass sets each field through object.__setattr__,
@@ -213,11 +214,22 @@ def _header_name(key: str) -> str:
     return ""
 
 
+def _escaped_path(path: str) -> str:
+    # Most traffic asks for the same paths again and again.
+    escaped = _escaped_paths.get(path)
+    if escaped is None:
+        escaped = escape_uri_path(path)
+        if len(_escaped_paths) >= 4096:
+            _escaped_paths.clear()
+        _escaped_paths[path] = escaped
+    return escaped
+
+
 def _url(exchange: Exchange) -> str:
     """Return the URL the client asked for, as ``get_full_path`` writes it."""
     scheme = exchange.scheme
     query = exchange.meta_layout.get(exchange.meta_values, "QUERY_STRING")
-    url = f"{scheme}://{_raw_host(exchange)}{escape_uri_path(exchange.path)}"
+    url = f"{scheme}://{_raw_host(exchange)}{_escaped_path(exchange.path)}"
     return f"{url}?{iri_to_uri(query)}" if query else url
 
 
@@ -369,6 +381,7 @@ def capture_exchange(
     elapsed_ms: float,
     max_body_bytes: int,
     use_forwarded_host: bool = False,
+    has_proxy_ssl_header: bool = True,
 ) -> Exchange:
     """Take what the witness of a request and its response needs.
 
@@ -382,6 +395,9 @@ def capture_exchange(
             and mark the witness ``_akita.truncated``.
         use_forwarded_host: trust ``X-Forwarded-Host``, as Django's
             ``USE_X_FORWARDED_HOST`` does.
+        has_proxy_ssl_header: whether ``SECURE_PROXY_SSL_HEADER`` is set;
+            when it is not, the scheme is the server's, and reading the
+            setting (as ``request.scheme`` does) is skipped.
     """
     body, body_size = _request_body(request, max_body_bytes)
     match = getattr(request, "resolver_match", None)
@@ -407,7 +423,9 @@ def capture_exchange(
         started,
         elapsed_ms,
         request.method or "GET",
-        request.scheme,
+        # A lookup in Django's settings costs more than most of this
+        # function; request.scheme makes one on every call.
+        request.scheme if has_proxy_ssl_header else request._get_scheme(),
         request.path,
         meta_layout,
         meta_values,
