@@ -416,6 +416,8 @@ def capture_cost(requests: int, repeats: int) -> None:
             started=time.time(),
             elapsed_ms=0.5,
             max_body_bytes=65536,
+            # As the middleware calls it when SECURE_PROXY_SSL_HEADER is unset.
+            has_proxy_ssl_header=False,
         )
 
     def request_thread() -> None:
