@@ -2,7 +2,7 @@
 
 The poller and the sender each hold one ``DaemonConnection``: the standard
 library's ``http.client`` on a socket that stays open from one call to the
-next. A call through it costs the application's process about a quarter of
+next. A call through it costs the application's process about a third of
 the CPU time of a call through httpx, and the sender makes several a second
 while a trace is active.
 
@@ -10,8 +10,9 @@ A connection is opened on first use and again after anything went wrong
 with it: a call that raises closes it, so that the next call never reads
 the rest of an earlier answer. An idle connection that the daemon closed
 (servers drop keep-alive connections after a few seconds of silence) is
-noticed before it is used and replaced, so a call is never sent into a
-socket that is already gone.
+noticed before it is used and replaced; only a close that races with the
+call itself makes the call fail, and the caller's retry goes out on a new
+connection.
 """
 
 from __future__ import annotations
