@@ -5,10 +5,12 @@ every Django component does. Everything else derives from one base::
 
     AkitaDjangoError
      ├── DaemonResponseError   the daemon answered outside the protocol
+     ├── DaemonTimeoutError    the daemon did not answer in time
      └── DemoError             the demo could not write its outputs
 
-``DaemonResponseError`` never reaches the application: the sender threads
-catch it, log it and retry with backoff.
+``DaemonResponseError`` and ``DaemonTimeoutError`` never reach the
+application: the sender threads catch them, log them and retry with
+backoff.
 """
 
 from __future__ import annotations
@@ -20,6 +22,10 @@ class AkitaDjangoError(Exception):
 
 class DaemonResponseError(AkitaDjangoError):
     """The daemon answered with a status or body the protocol does not allow."""
+
+
+class DaemonTimeoutError(AkitaDjangoError):
+    """The daemon took a request but did not answer it within the timeout."""
 
 
 class DemoError(AkitaDjangoError):

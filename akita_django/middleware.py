@@ -43,6 +43,9 @@ class AkitaMiddleware:
         self._use_forwarded_host = bool(
             getattr(settings, "USE_X_FORWARDED_HOST", False)
         )
+        self._has_proxy_ssl_header = bool(
+            getattr(settings, "SECURE_PROXY_SSL_HEADER", None)
+        )
         self._is_async = iscoroutinefunction(get_response)
         if self._is_async:
             markcoroutinefunction(self)
@@ -96,6 +99,7 @@ class AkitaMiddleware:
                 elapsed_ms=elapsed_ms,
                 max_body_bytes=self.settings.max_body_bytes,
                 use_forwarded_host=self._use_forwarded_host,
+                has_proxy_ssl_header=self._has_proxy_ssl_header,
             )
             for trace in chosen:
                 self.link.offer(trace, exchange)

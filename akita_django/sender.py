@@ -26,15 +26,13 @@ import weakref
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import quote
 
 from akita_django.conf import MiddlewareSettings
-from akita_django.exceptions import DaemonResponseError
+from akita_django.exceptions import DaemonResponseError, DaemonTimeoutError
+from akita_django.transport import Answer, DaemonConnection
 from akita_django.witness import Exchange
-
-if TYPE_CHECKING:
-    import httpx
 
 logger = logging.getLogger(__name__)
 
@@ -172,7 +170,7 @@ class DaemonLink:
         self._queue_lock = threading.Lock()
         self._queue: deque[tuple[ActiveTrace, Exchange]] = deque()
         self._in_flight = 0
-        max_len = self.settings.max_queue_len
+        self._max_len = max_len = self.settings.max_queue_len
         self._batch_len = max(1, min(BATCH_SIZE, max_len * 3 // 4))
         self._threads: list[threading.Thread] = []
         self.traces = ()
@@ -180,6 +178,10 @@ class DaemonLink:
 
     def ensure_started(self) -> None:
         """Start the threads unless they already run in this process."""
+        # Where forks are hooked, the hook forgets the parent's threads, and
+        # asking for the pid on every request would only cost a system call.
+        if self._pid is not None and _HAS_FORK_HOOK:
+            return
         pid = os.getpid()
         if self._pid == pid:
             return
@@ -211,11 +213,12 @@ class DaemonLink:
         pending = self._queue
         with self._queue_lock:
             size = len(pending)
-            if size < self.settings.max_queue_len:
-                pending.append((trace, exchange))
-            else:
+            is_full = size >= self._max_len
+            if is_full:
                 self.dropped += 1
-        if size < self.settings.max_queue_len:
+            else:
+                pending.append((trace, exchange))
+        if not is_full:
             # The sender sleeps until the queue stops being empty, then
             # until a batch is due or ready.
             if size == 0 or size + 1 == self._batch_len:
@@ -266,32 +269,21 @@ class DaemonLink:
             if _links.get(self.settings) is self:
                 del _links[self.settings]
 
-    def _client(self, read_timeout: float) -> httpx.Client:
-        import httpx
+    def _connection(self, read_timeout: float) -> DaemonConnection:
+        return DaemonConnection(self.settings.daemon_url, read_timeout)
 
-        return httpx.Client(
-            base_url=self.settings.daemon_url,
-            timeout=httpx.Timeout(SEND_TIMEOUT, read=read_timeout),
-            headers={"Content-Type": "application/json"},
-        )
-
-    def _post(self, client: httpx.Client, path: str, payload: Any) -> httpx.Response:
-        import orjson
-
-        content = payload if isinstance(payload, bytes) else orjson.dumps(payload)
-        return client.post(self._service_path + path, content=content)
+    def _post(self, connection: DaemonConnection, path: str, body: bytes) -> Answer:
+        return connection.post(self._service_path + path, body)
 
     def _poll_loop(self) -> None:
-        import httpx
-
         stop = self._stop
         backoff = _Backoff(BACKOFF_INITIAL, BACKOFF_MAX)
-        with self._client(POLL_READ_TIMEOUT) as client:
+        with self._connection(POLL_READ_TIMEOUT) as connection:
             while not stop.is_set():
                 started = time.monotonic()
                 try:
-                    is_changed = self._poll_once(client)
-                except httpx.ReadTimeout:
+                    is_changed = self._poll_once(connection)
+                except DaemonTimeoutError:
                     # A daemon may hold a long poll longer than we wait.
                     continue
                 except Exception as exc:
@@ -310,16 +302,18 @@ class DaemonLink:
                 if not is_changed:
                     stop.wait(MIN_POLL_INTERVAL - (time.monotonic() - started))
 
-    def _poll_once(self, client: httpx.Client) -> bool:
+    def _poll_once(self, connection: DaemonConnection) -> bool:
+        import orjson
+
         payload = {
             "client_name": self.settings.middleware_name,
             "active_trace_ids": [trace.trace_id for trace in self.traces],
         }
-        response = self._post(client, "/middleware", payload)
-        if response.status_code not in (200, 202):
-            raise DaemonResponseError(f"status {response.status_code}")
+        answer = self._post(connection, "/middleware", orjson.dumps(payload))
+        if answer.status not in (200, 202):
+            raise DaemonResponseError(f"status {answer.status}")
         try:
-            body = response.json()
+            body = orjson.loads(answer.body)
         except ValueError as exc:
             raise DaemonResponseError("an answer that is not JSON") from exc
         activated, deactivated = parse_poll_answer(body)
@@ -346,28 +340,41 @@ class DaemonLink:
 
     def _send_loop(self) -> None:
         stop, wake, pending = self._stop, self._wake, self._queue
-        with self._client(SEND_TIMEOUT) as client:
+        with self._connection(SEND_TIMEOUT) as connection:
             while True:
-                is_stopping = stop.is_set()
                 if not pending:
-                    if is_stopping:
+                    if stop.is_set():
                         return
                     wake.wait(IDLE_WAIT)
                     wake.clear()
                     continue
 
-                # A batch gathers for BATCH_LINGER unless it is ready, a
-                # flush asks or the link stops; it goes without waiting
-                # for more, as a server that dies by its signal runs no
-                # atexit handler.
-                if not (
-                    is_stopping or self._is_flushing or len(pending) >= self._batch_len
-                ):
-                    wake.wait(BATCH_LINGER)
-                    wake.clear()
-                self._send_queued(client)
+                self._gather(BATCH_LINGER)
+                self._send_queued(connection)
 
-    def _send_queued(self, client: httpx.Client) -> None:
+    def _gather(self, linger: float) -> None:
+        """Wait until a batch is ready, a flush asks or the link stops.
+
+        The wake-up that a first witness sends while the last batch is being
+        posted must not cut this batch short: the wait goes on until its
+        deadline unless the batch is ready. A batch goes without waiting for
+        more once the link stops, as a server that dies by its signal runs
+        no atexit handler.
+        """
+        stop, wake, pending = self._stop, self._wake, self._queue
+        deadline = time.monotonic() + linger
+        # Whatever set the event before now is seen in the checks below.
+        wake.clear()
+        while not (
+            stop.is_set() or self._is_flushing or len(pending) >= self._batch_len
+        ):
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return
+            wake.wait(left)
+            wake.clear()
+
+    def _send_queued(self, connection: DaemonConnection) -> None:
         """Take what is queued, build its witnesses and post them."""
         with self._queue_lock:
             # Counted before the queue empties: flush() reads both unlocked.
@@ -378,7 +385,7 @@ class DaemonLink:
             for trace, witnesses in self._build(taken).items():
                 for first in range(0, len(witnesses), BATCH_SIZE):
                     chunk = witnesses[first : first + BATCH_SIZE]
-                    self._send_events(client, trace, chunk)
+                    self._send_events(connection, trace, chunk)
         except Exception:
             logger.error("akita_middleware: cannot send", exc_info=True)
         finally:
@@ -415,7 +422,10 @@ class DaemonLink:
         return batch
 
     def _send_events(
-        self, client: httpx.Client, trace: ActiveTrace, witnesses: list[bytes]
+        self,
+        connection: DaemonConnection,
+        trace: ActiveTrace,
+        witnesses: list[bytes],
     ) -> None:
         import orjson
 
@@ -436,20 +446,21 @@ class DaemonLink:
             if attempt:
                 self._stop.wait(backoff.delay())
             try:
-                response = self._post(client, path, payload)
+                answer = self._post(connection, path, payload)
             except Exception as exc:
                 problem = str(exc) or type(exc).__name__
                 continue
-            if response.status_code in (200, 202):
+            if answer.status in (200, 202):
                 with self._lock:
                     self.sent += len(witnesses)
                 return
-            if response.status_code in (404, 422):
+            if answer.status in (404, 422):
                 # The trace ended or the daemon's buffer is full: sending the
                 # same witnesses again would not help.
-                problem = f"status {response.status_code}: {response.text[:200]}"
+                text = answer.body[:200].decode("utf-8", "replace")
+                problem = f"status {answer.status}: {text}"
                 break
-            problem = f"status {response.status_code}"
+            problem = f"status {answer.status}"
         with self._lock:
             self.rejected += len(witnesses)
         self._throttle.warning(
@@ -492,5 +503,6 @@ def _forget_links_after_fork() -> None:
 
 
 atexit.register(shutdown_all)
-if hasattr(os, "register_at_fork"):
+_HAS_FORK_HOOK = hasattr(os, "register_at_fork")
+if _HAS_FORK_HOOK:
     os.register_at_fork(after_in_child=_forget_links_after_fork)

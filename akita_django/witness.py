@@ -3,11 +3,14 @@
 The middleware and the recording test client share this one converter, so
 that a trace from production and a trace from tests say the same thing in
 the same words. It works in two steps: ``capture_exchange`` takes what a
-witness needs from the request and response (cheap, in the request's
+witness needs from the request and response (references, in the request's
 thread), and ``Exchange.to_witness`` builds the HAR entry (later, in bulk,
-in the middleware's sender thread). Neither raises on what the application
-did: a body that can no longer be read, or a response that streams, is
-recorded as absent.
+in the middleware's sender thread). Whatever can wait for the second step
+waits: a request's thread competes for the GIL with the server's other
+threads, and the same work costs it about twice what it costs the sender,
+which does it for a whole batch at once. Neither step raises on what the
+application did: a body that can no longer be read, or a response that
+streams, is recorded as absent.
 """
 
 from __future__ import annotations
@@ -15,24 +18,54 @@ from __future__ import annotations
 import base64
 import math
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from http.cookies import Morsel
+from operator import itemgetter
 from typing import Any
 from urllib.parse import parse_qsl
 
 from django.http import HttpRequest
 from django.http.response import HttpResponseBase
+from django.utils.encoding import escape_uri_path, iri_to_uri
 
 WITNESS_VERSION = 1
 _UNPREFIXED_HEADERS = frozenset({"CONTENT_TYPE", "CONTENT_LENGTH"})
 # What a witness reads of META besides the HTTP_ headers.
-_KEPT_META = _UNPREFIXED_HEADERS | {"SERVER_PROTOCOL", "QUERY_STRING"}
-_header_names: dict[str, str] = {}
-_kept_keys: dict[tuple[str, ...], tuple[str, ...]] = {}
+_KEPT_META = _UNPREFIXED_HEADERS | {
+    "SERVER_PROTOCOL",
+    "QUERY_STRING",
+    "SERVER_NAME",
+    "SERVER_PORT",
+}
+MetaPicker = Callable[[Mapping[str, Any]], tuple[Any, ...]]
 # The second of the last timestamp formatted, and its text up to the second.
 _last_second: list[Any] = [None, ""]
+
+
+@dataclass(frozen=True, slots=True)
+class MetaLayout:
+    """Where the META entries that a witness reads sit, for one set of keys.
+
+    A server sends the same few sets of META keys again and again: which of
+    them to keep, the header each one names and a function that picks their
+    values (in C) are worked out once for each set.
+    """
+
+    keys: tuple[str, ...]
+    headers: tuple[tuple[int, str], ...]
+    positions: Mapping[str, int]
+    pick: MetaPicker
+
+    def get(self, values: tuple[Any, ...], key: str) -> str:
+        """Return the value of ``key`` among ``values``, or ""."""
+        position = self.positions.get(key)
+        return "" if position is None else str(values[position])
+
+
+_layouts: dict[tuple[str, ...], MetaLayout] = {}
+_escaped_paths: dict[str, str] = {}
 
 
 # Not frozen: a frozen dataclass sets each field through object.__setattr__,
@@ -44,9 +77,10 @@ class Exchange:
     started: float
     elapsed_ms: float
     method: str
-    url_prefix: str
-    full_path: str
-    meta: dict[str, Any]
+    scheme: str
+    path: str
+    meta_layout: MetaLayout
+    meta_values: tuple[Any, ...]
     body: bytes | None
     body_size: int
     route: str | None
@@ -56,6 +90,7 @@ class Exchange:
     cookies: tuple[Morsel[str], ...]
     content: bytes | None
     content_size: int
+    use_forwarded_host: bool
 
     @property
     def is_truncated(self) -> bool:
@@ -66,13 +101,17 @@ class Exchange:
 
     def to_witness(self, akita: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """Return the witness, with more ``_akita`` fields if given."""
+        # The sender thread builds witnesses by the hundred: this and the
+        # helpers below test for the common empty cases inline rather than
+        # call a function that finds nothing to do.
         elapsed = round(self.elapsed_ms, 3)
         extra: dict[str, Any] = {"v": WITNESS_VERSION}
         if self.route:
             extra["route"] = self.route
         if akita:
             extra.update(akita)
-        extra.setdefault("obfuscated", False)
+        if "obfuscated" not in extra:
+            extra["obfuscated"] = False
         if self.is_truncated:
             extra["truncated"] = True
 
@@ -168,53 +207,59 @@ def _response_cookie(morsel: Morsel[str]) -> dict[str, Any]:
 
 def _header_name(key: str) -> str:
     """Return the header name of a META key, or "" when it names none."""
-    name = _header_names.get(key)
-    if name is not None:
-        return name
     if key.startswith("HTTP_"):
-        name = key[5:].replace("_", "-").title()
-    elif key in _UNPREFIXED_HEADERS:
-        name = key.replace("_", "-").title()
-    else:
-        name = ""
-    # Servers send few distinct keys; the bound only guards against abuse.
-    if len(_header_names) < 4096:
-        _header_names[key] = name
-    return name
+        return key[5:].replace("_", "-").title()
+    if key in _UNPREFIXED_HEADERS:
+        return key.replace("_", "-").title()
+    return ""
 
 
-def _request_headers(meta: Mapping[str, Any]) -> list[dict[str, str]]:
-    # What request.headers gives, built straight from META: going through
-    # its Mapping interface costs several times more.
-    headers = []
-    for key, value in meta.items():
-        name = _header_names.get(key)
-        if name is None:
-            name = _header_name(key)
-        if name:
-            headers.append({"name": name, "value": str(value)})
-    return headers
+def _escaped_path(path: str) -> str:
+    # Most traffic asks for the same paths again and again.
+    escaped = _escaped_paths.get(path)
+    if escaped is None:
+        escaped = escape_uri_path(path)
+        if len(_escaped_paths) >= 4096:
+            _escaped_paths.clear()
+        _escaped_paths[path] = escaped
+    return escaped
+
+
+def _url(exchange: Exchange) -> str:
+    """Return the URL the client asked for, as ``get_full_path`` writes it."""
+    scheme = exchange.scheme
+    query = exchange.meta_layout.get(exchange.meta_values, "QUERY_STRING")
+    url = f"{scheme}://{_raw_host(exchange)}{_escaped_path(exchange.path)}"
+    return f"{url}?{iri_to_uri(query)}" if query else url
 
 
 def _request_entry(exchange: Exchange) -> dict[str, Any]:
-    meta = exchange.meta
+    layout, values = exchange.meta_layout, exchange.meta_values
+    get = layout.get
+    query, cookie = get(values, "QUERY_STRING"), get(values, "HTTP_COOKIE")
+    # What request.headers gives, built straight from META: going through
+    # its Mapping interface costs several times more.
+    headers = [
+        {"name": name, "value": str(values[position])}
+        for position, name in layout.headers
+    ]
     entry: dict[str, Any] = {
         "method": exchange.method,
-        "url": exchange.url_prefix + exchange.full_path,
-        "httpVersion": str(meta.get("SERVER_PROTOCOL") or "HTTP/1.1"),
-        "headers": _request_headers(meta),
-        "queryString": _query_string(str(meta.get("QUERY_STRING", ""))),
-        "cookies": _request_cookies(str(meta.get("HTTP_COOKIE", ""))),
+        "url": _url(exchange),
+        "httpVersion": get(values, "SERVER_PROTOCOL") or "HTTP/1.1",
+        "headers": headers,
+        "queryString": _query_string(query) if query else [],
+        "cookies": _request_cookies(cookie) if cookie else [],
         "headersSize": -1,
         "bodySize": exchange.body_size,
     }
     body = exchange.body
     if body is None:
-        entry["postData"] = {"mimeType": str(meta.get("CONTENT_TYPE", ""))}
+        entry["postData"] = {"mimeType": get(values, "CONTENT_TYPE")}
     elif body:
         is_cut = exchange.body_size > len(body)
         entry["postData"] = {
-            "mimeType": str(meta.get("CONTENT_TYPE", "")),
+            "mimeType": get(values, "CONTENT_TYPE"),
             **_text_fields(body, is_cut),
         }
     return entry
@@ -230,20 +275,24 @@ def _response_entry(exchange: Exchange) -> dict[str, Any]:
             mime_type = value
         elif lowered == "location":
             location = value
-    headers.extend(
-        {"name": "Set-Cookie", "value": morsel.OutputString()}
-        for morsel in exchange.cookies
-    )
+    cookies = exchange.cookies
+    if cookies:
+        headers.extend(
+            {"name": "Set-Cookie", "value": morsel.OutputString()} for morsel in cookies
+        )
     content: dict[str, Any] = {"size": exchange.content_size, "mimeType": mime_type}
-    if exchange.content is not None:
-        is_cut = exchange.content_size > len(exchange.content)
-        content.update(_text_fields(exchange.content, is_cut))
+    data = exchange.content
+    if data:
+        is_cut = exchange.content_size > len(data)
+        content.update(_text_fields(data, is_cut))
+    elif data is not None:
+        content["text"] = ""
     return {
         "status": exchange.status,
         "statusText": exchange.reason,
         "httpVersion": "HTTP/1.1",
         "headers": headers,
-        "cookies": [_response_cookie(morsel) for morsel in exchange.cookies],
+        "cookies": [_response_cookie(morsel) for morsel in cookies] if cookies else [],
         "content": content,
         "redirectURL": location,
         "headersSize": -1,
@@ -251,16 +300,16 @@ def _response_entry(exchange: Exchange) -> dict[str, Any]:
     }
 
 
-def _raw_host(request: HttpRequest, use_forwarded_host: bool) -> str:
+def _raw_host(exchange: Exchange) -> str:
     # request.get_host() raises DisallowedHost for hosts outside
     # ALLOWED_HOSTS; a witness records what the client sent regardless.
-    meta = request.META
-    host = meta.get("HTTP_X_FORWARDED_HOST") if use_forwarded_host else None
-    host = host or meta.get("HTTP_HOST")
+    get, values = exchange.meta_layout.get, exchange.meta_values
+    host = get(values, "HTTP_X_FORWARDED_HOST") if exchange.use_forwarded_host else ""
+    host = host or get(values, "HTTP_HOST")
     if host:
-        return str(host)
-    name, port = str(meta.get("SERVER_NAME", "")), str(meta.get("SERVER_PORT", ""))
-    default_port = "443" if request.scheme == "https" else "80"
+        return host
+    name, port = get(values, "SERVER_NAME"), get(values, "SERVER_PORT")
+    default_port = "443" if exchange.scheme == "https" else "80"
     return name if port in ("", default_port) else f"{name}:{port}"
 
 
@@ -289,23 +338,39 @@ def _response_headers(response: HttpResponseBase) -> tuple[tuple[str, str], ...]
     return tuple(response.items())
 
 
-def _kept_meta(meta: Mapping[str, Any]) -> dict[str, Any]:
-    """Return the part of META that a witness reads.
+def _meta_picker(kept: tuple[str, ...]) -> MetaPicker:
+    if len(kept) > 1:
+        return itemgetter(*kept)
+    # itemgetter of one key returns the value itself, and of none is an error.
+    return lambda meta: tuple(meta[key] for key in kept)
+
+
+def _meta_layout(keys: tuple[str, ...]) -> MetaLayout:
+    kept = tuple(key for key in keys if key[:5] == "HTTP_" or key in _KEPT_META)
+    names = [_header_name(key) for key in kept]
+    return MetaLayout(
+        keys=kept,
+        headers=tuple((position, name) for position, name in enumerate(names) if name),
+        positions={key: position for position, key in enumerate(kept)},
+        pick=_meta_picker(kept),
+    )
+
+
+def _kept_meta(meta: Mapping[str, Any]) -> tuple[MetaLayout, tuple[Any, ...]]:
+    """Return the layout and values of the part of META a witness reads.
 
     The rest (the input stream, the socket, the server's objects) would
     outlive the request in the queue and age into the garbage collector's
-    older generations; a dict of strings is not tracked by it at all. A
-    server sends the same few sets of keys again and again: which of them
-    to keep is worked out once for each.
+    older generations.
     """
     keys = tuple(meta)
-    kept = _kept_keys.get(keys)
-    if kept is None:
-        kept = tuple(key for key in keys if key[:5] == "HTTP_" or key in _KEPT_META)
+    layout = _layouts.get(keys)
+    if layout is None:
+        layout = _meta_layout(keys)
         # The bound only guards against clients that vary their headers.
-        if len(_kept_keys) < 1024:
-            _kept_keys[keys] = kept
-    return {key: meta[key] for key in kept}
+        if len(_layouts) < 1024:
+            _layouts[keys] = layout
+    return layout, layout.pick(meta)
 
 
 def capture_exchange(
@@ -316,6 +381,7 @@ def capture_exchange(
     elapsed_ms: float,
     max_body_bytes: int,
     use_forwarded_host: bool = False,
+    has_proxy_ssl_header: bool = True,
 ) -> Exchange:
     """Take what the witness of a request and its response needs.
 
@@ -329,6 +395,9 @@ def capture_exchange(
             and mark the witness ``_akita.truncated``.
         use_forwarded_host: trust ``X-Forwarded-Host``, as Django's
             ``USE_X_FORWARDED_HOST`` does.
+        has_proxy_ssl_header: whether ``SECURE_PROXY_SSL_HEADER`` is set;
+            when it is not, the scheme is the server's, and reading the
+            setting (as ``request.scheme`` does) is skipped.
     """
     body, body_size = _request_body(request, max_body_bytes)
     match = getattr(request, "resolver_match", None)
@@ -346,22 +415,30 @@ def capture_exchange(
         if length is not None and str(length).isdigit():
             content_size = int(length)
 
+    # The URL is put together later, in the sender thread: the scheme (which
+    # settings decide) is all it needs of the request besides META.
+    meta_layout, meta_values = _kept_meta(request.META)
+    # Positional: keywords cost the request's thread twice as much here.
     return Exchange(
-        started=started,
-        elapsed_ms=elapsed_ms,
-        method=request.method or "GET",
-        url_prefix=f"{request.scheme}://{_raw_host(request, use_forwarded_host)}",
-        full_path=request.get_full_path(),
-        meta=_kept_meta(request.META),
-        body=body,
-        body_size=body_size,
-        route=str(route) if route else None,
-        status=response.status_code,
-        reason=str(response.reason_phrase),
-        headers=headers,
-        cookies=tuple(response.cookies.values()),
-        content=content,
-        content_size=content_size,
+        started,
+        elapsed_ms,
+        request.method or "GET",
+        # A lookup in Django's settings costs more than most of this
+        # function; request.scheme makes one on every call.
+        request.scheme if has_proxy_ssl_header else request._get_scheme(),
+        request.path,
+        meta_layout,
+        meta_values,
+        body,
+        body_size,
+        str(route) if route else None,
+        response.status_code,
+        str(response.reason_phrase),
+        headers,
+        tuple(response.cookies.values()),
+        content,
+        content_size,
+        use_forwarded_host,
     )
 
 

@@ -11,6 +11,7 @@ so that a noisy neighbour slows all of them alike; the median of each is
 compared with the one without the middleware.
 
     python bench/middleware_bench.py --rounds 9 --duration 3
+    python bench/middleware_bench.py --pin   # servers on one core, load on the other
 
 ``capture`` measures instead, in this process, the CPU time that capturing
 one request costs the middleware's two threads:
@@ -37,11 +38,15 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 REPOSITORY = Path(__file__).resolve().parents[1]
+# With --pin: the CPUs of the servers, and those of the load and the daemons.
+SERVER_CPUS: set[int] | None = None
+LOAD_CPUS: set[int] | None = None
 PATH = "/api/health/"
 TRACE = {
     "trace_name": "bench-trace",
@@ -50,6 +55,13 @@ TRACE = {
     "sampling_rate": 1.0,
     "filter_third_party_trackers": False,
 }
+
+
+def _on_cpus(cpus: set[int] | None) -> Callable[[], None] | None:
+    """Return what pins a child process to ``cpus`` as it starts, if any."""
+    if cpus is None:
+        return None
+    return lambda: os.sched_setaffinity(0, cpus)
 
 
 def free_port() -> int:
@@ -152,10 +164,14 @@ def start_gunicorn(
         f"{tempfile.gettempdir()}/akita-bench-gunicorn-{port}.sock",
         "akita_django.demoapp.wsgi:application",
     ]
-    return subprocess.Popen(command, env=env, cwd=REPOSITORY)
+    return subprocess.Popen(
+        command, env=env, cwd=REPOSITORY, preexec_fn=_on_cpus(SERVER_CPUS)
+    )
 
 
 def _load_worker(port: int, seconds: float, counts: Any, index: int) -> None:
+    if LOAD_CPUS is not None:
+        os.sched_setaffinity(0, LOAD_CPUS)
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
     done = 0
     deadline = time.monotonic() + seconds
@@ -199,6 +215,7 @@ def wrk_load(port: int, seconds: float, connections: int) -> tuple[float, int]:
         capture_output=True,
         text=True,
         check=True,
+        preexec_fn=_on_cpus(LOAD_CPUS),
     )
     rate = re.search(r"Requests/sec:\s+([\d.]+)", result.stdout)
     count = re.search(r"(\d+) requests in", result.stdout)
@@ -222,14 +239,24 @@ def cpu_seconds(pid: int) -> float:
 
 
 def run(args: argparse.Namespace) -> None:
+    global SERVER_CPUS, LOAD_CPUS
+    if args.pin:
+        cpus = sorted(os.sched_getaffinity(0))
+        if len(cpus) < 2:
+            raise SystemExit(f"--pin needs two CPUs; this process may use {cpus}.")
+        SERVER_CPUS, LOAD_CPUS = {cpus[-1]}, set(cpus[:-1])
     load = wrk_load if shutil.which("wrk") else python_load
     base_env = {**os.environ, "PYTHONPATH": str(REPOSITORY)}
     base_env.pop("AKITA_DEMO_CAPTURE", None)
     idle_daemon, active_daemon = free_port(), free_port()
     daemons = [
-        subprocess.Popen([sys.executable, __file__, "daemon", str(idle_daemon)]),
         subprocess.Popen(
-            [sys.executable, __file__, "daemon", str(active_daemon), "--active"]
+            [sys.executable, __file__, "daemon", str(idle_daemon)],
+            preexec_fn=_on_cpus(LOAD_CPUS),
+        ),
+        subprocess.Popen(
+            [sys.executable, __file__, "daemon", str(active_daemon), "--active"],
+            preexec_fn=_on_cpus(LOAD_CPUS),
         ),
     ]
     configs: dict[str, dict[str, str]] = {
@@ -264,6 +291,11 @@ def run(args: argparse.Namespace) -> None:
         print(
             f"load: {load.__name__}, {args.connections} connections, "
             f"{args.duration:g} s a run, {args.rounds} rounds"
+            + (
+                f"; servers on CPU {SERVER_CPUS}, load on {LOAD_CPUS}"
+                if args.pin
+                else ""
+            )
         )
         for port in ports.values():
             load(port, args.warmup, args.connections)
@@ -384,6 +416,8 @@ def capture_cost(requests: int, repeats: int) -> None:
             started=time.time(),
             elapsed_ms=0.5,
             max_body_bytes=65536,
+            # As the middleware calls it when SECURE_PROXY_SSL_HEADER is unset.
+            has_proxy_ssl_header=False,
         )
 
     def request_thread() -> None:
@@ -443,6 +477,11 @@ def main() -> int:
     parser.add_argument("--warmup", type=float, default=2.0, help="seconds")
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--threads", type=int, default=4, help="gunicorn threads")
+    parser.add_argument(
+        "--pin",
+        action="store_true",
+        help="run the servers on the last CPU, the load and the daemons on the others",
+    )
     run(parser.parse_args())
     return 0
 

@@ -36,6 +36,8 @@ class DaemonState:
     poll_garbage: int = 0
     events_status: int = 202
     events_gate: threading.Event | None = None
+    # Seconds after which an idle connection is closed, as uvicorn does.
+    idle_timeout: float | None = None
     changed: threading.Condition = field(default_factory=threading.Condition)
 
 
@@ -45,6 +47,10 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         return
+
+    def setup(self) -> None:
+        self.timeout = self.server.state.idle_timeout
+        super().setup()
 
     def _answer(self, status: int, body: bytes) -> None:
         self.send_response(status)

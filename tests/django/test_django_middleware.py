@@ -236,6 +236,68 @@ def test_daemon_buffer_full_counts_rejected_witnesses(
     assert the_link().sent == 0
 
 
+def test_witnesses_go_on_after_the_daemon_closes_an_idle_connection(
+    daemon: FakeDaemon,
+    capture: Callable[..., Client],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    daemon.state.idle_timeout = 0.1
+    client = capture()
+    daemon.activate(TRACE_ID, TRACE_NAME)
+    wait_for(lambda: the_link().idle is False)
+
+    client.get("/api/health/")
+    wait_for(lambda: len(daemon.witnesses()) == 1)
+    time.sleep(0.4)
+    client.get("/api/articles/")
+    wait_for(lambda: len(daemon.witnesses()) == 2)
+
+    link = the_link()
+    wait_for(lambda: link.sent == 2)
+    assert [w["request"]["url"] for w in daemon.witnesses()] == [
+        "http://testserver/api/health/",
+        "http://testserver/api/articles/",
+    ]
+    assert len(daemon.state.events) == 2
+    assert link.rejected == 0
+    assert [
+        r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING
+    ] == []
+
+
+@pytest.mark.parametrize(
+    ("settings", "request_options", "url"),
+    [
+        ({}, {"secure": True}, "https://testserver/api/health/?probe=1"),
+        (
+            {"SECURE_PROXY_SSL_HEADER": ("HTTP_X_FORWARDED_PROTO", "https")},
+            {"headers": {"X-Forwarded-Proto": "https"}},
+            # The test client's SERVER_PORT is 80, not https's default.
+            "https://testserver:80/api/health/?probe=1",
+        ),
+    ],
+)
+def test_the_scheme_is_the_one_django_sees(
+    daemon: FakeDaemon,
+    capture: Callable[..., Client],
+    settings: dict[str, Any],
+    request_options: dict[str, Any],
+    url: str,
+) -> None:
+    client = capture(**settings)
+    daemon.activate(TRACE_ID, TRACE_NAME)
+    wait_for(lambda: the_link().idle is False)
+
+    client.get("/api/health/?probe=1", **request_options)
+    client.get("/api/health/")
+    wait_for(lambda: len(daemon.witnesses()) == 2)
+
+    assert [w["request"]["url"] for w in daemon.witnesses()] == [
+        url,
+        "http://testserver/api/health/",
+    ]
+
+
 def test_daemon_errors_are_retried_then_dropped(
     daemon: FakeDaemon,
     capture: Callable[..., Client],

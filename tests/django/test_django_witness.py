@@ -12,7 +12,7 @@ from django.http import FileResponse, HttpResponse, JsonResponse, StreamingHttpR
 from django.test import RequestFactory
 from django.urls import resolve
 
-from akita_django.witness import build_witness
+from akita_django.witness import _kept_meta, build_witness
 
 STARTED = datetime(2026, 12, 3, 21, 10, 8, 123456, tzinfo=UTC)
 
@@ -239,3 +239,27 @@ def test_disallowed_host_is_recorded_not_raised() -> None:
     witness = _witness(request, JsonResponse({"status": "ok"}))
 
     assert witness["request"]["url"] == "http://evil.test:81/api/health/"
+
+
+def test_only_the_meta_entries_a_witness_reads_are_kept() -> None:
+    stream = BytesIO(b"")
+    many = {
+        "HTTP_HOST": "a.test",
+        "wsgi.input": stream,
+        "SERVER_PORT": "80",
+        "REMOTE_ADDR": "127.0.0.1",
+        "CONTENT_TYPE": "text/plain",
+    }
+
+    layout, values = _kept_meta(many)
+    assert (layout.keys, values) == (
+        ("HTTP_HOST", "SERVER_PORT", "CONTENT_TYPE"),
+        ("a.test", "80", "text/plain"),
+    )
+    assert layout.headers == ((0, "Host"), (2, "Content-Type"))
+    assert layout.get(values, "SERVER_PORT") == "80"
+    assert layout.get(values, "QUERY_STRING") == ""
+    layout, values = _kept_meta({"HTTP_HOST": "b.test", "wsgi.input": stream})
+    assert (layout.keys, values) == (("HTTP_HOST",), ("b.test",))
+    layout, values = _kept_meta({"wsgi.input": stream})
+    assert (layout.keys, values) == ((), ())
