@@ -5,14 +5,18 @@ parsing, path templates, parameters, authentication, latency and the shapes
 of bodies. mypyc compiles them, type annotations and all, into a C
 extension that runs them about one and a half times as fast; the code stays
 plain Python, and runs the same uncompiled. Set ``AKITA_PURE_PYTHON=1`` to
-build without compiling, on a machine without a C compiler for instance.
+build without compiling. Where compiling fails (no C compiler, no Python
+headers), the build says so and installs the plain Python modules.
 """
 
 from __future__ import annotations
 
 import os
+import sys
+from pathlib import Path
 
 from setuptools import Extension, setup
+from setuptools.command.build_ext import build_ext
 
 HOT_MODULES = (
     "auth",
@@ -41,4 +45,27 @@ def compiled_extensions() -> list[Extension]:
     return extensions
 
 
-setup(ext_modules=compiled_extensions())
+class OptionalBuildExt(build_ext):
+    """Build the extensions, or none of them if any fails to build.
+
+    The compiled modules share one runtime library: a part of them alone
+    would not import, so a failure removes whatever was built.
+    """
+
+    def run(self) -> None:
+        try:
+            super().run()
+        except Exception as error:  # any failure leaves plain Python
+            for output in self.get_outputs():
+                Path(output).unlink(missing_ok=True)
+            print(
+                f"setup.py: compiling with mypyc failed ({error}); installing "
+                "the plain Python modules, which run the same, slower.",
+                file=sys.stderr,
+            )
+
+
+setup(
+    ext_modules=compiled_extensions(),
+    cmdclass={"build_ext": OptionalBuildExt},
+)
