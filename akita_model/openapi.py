@@ -19,6 +19,7 @@ import yaml
 
 from akita_model.builder import OperationKey, Summary
 from akita_model.operation import OperationState
+from akita_model.params import ParameterSet
 from akita_model.paths import RouteParam, Tokens, template_names, template_string
 
 OPENAPI_VERSION = "3.1.0"
@@ -133,6 +134,18 @@ def _content(bodies: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _response_headers(headers: ParameterSet, count: int) -> dict[str, Any]:
+    # ``required``: every witness of the status code had the header.
+    result: dict[str, Any] = {}
+    for name in sorted(headers.parameters):
+        header = headers.parameters[name]
+        result[header.spelling or name] = {
+            "required": header.count == count,
+            "schema": header.schema(),
+        }
+    return result
+
+
 def _description(status: int) -> str:
     try:
         return HTTPStatus(status).phrase
@@ -164,6 +177,9 @@ def _operation(
     responses: dict[str, Any] = {}
     for status in sorted(state.responses):
         response: dict[str, Any] = {"description": _description(status)}
+        headers = state.response_headers.get(status)
+        if headers is not None and headers.parameters:
+            response["headers"] = _response_headers(headers, state.statuses[status])
         bodies = state.responses[status]
         if bodies:
             response["content"] = _content(bodies)

@@ -11,7 +11,12 @@ from datetime import datetime
 from typing import Any
 
 from akita_model.auth import MAX_CACHED_NAMES, AuthFindings
-from akita_model.params import ParameterSet, is_noise_cookie, is_noise_header
+from akita_model.params import (
+    ParameterSet,
+    is_noise_cookie,
+    is_noise_header,
+    is_noise_response_header,
+)
 from akita_model.scalars import ScalarState
 from akita_model.schema import BodySchema
 from akita_model.stats import LatencyStats
@@ -113,6 +118,10 @@ def _merge_bodies(mine: dict[str, BodyState], theirs: dict[str, BodyState]) -> N
         del mine[media_type]
 
 
+# Response header names in lowercase, "" for noise: worked out once a name.
+_response_header_keys: dict[str, str] = {}
+
+
 class OperationState:
     """Everything learnt about one operation."""
 
@@ -129,6 +138,7 @@ class OperationState:
         "request_body_count",
         "request_bodies",
         "responses",
+        "response_headers",
         "security",
     )
 
@@ -145,6 +155,7 @@ class OperationState:
         self.request_body_count = 0
         self.request_bodies: dict[str, BodyState] = {}
         self.responses: dict[int, dict[str, BodyState]] = {}
+        self.response_headers: dict[int, ParameterSet] = {}
         self.security: set[frozenset[str]] = set()
 
     def add(
@@ -187,7 +198,27 @@ class OperationState:
             bodies = self.responses[status] = {}
         if witness.response_body is not None:
             _add_body(bodies, witness.response_body)
+        if witness.response_headers:
+            self._add_response_headers(status, witness)
         self.security.add(auth.schemes)
+
+    def _add_response_headers(self, status: int, witness: Witness) -> None:
+        keys = _response_header_keys
+        headers = []
+        for name, value in witness.response_headers:
+            key = keys.get(name)
+            if key is None:
+                if len(keys) > MAX_CACHED_NAMES:
+                    keys.clear()
+                lower = name.lower()
+                key = keys[name] = "" if is_noise_response_header(lower) else lower
+            if key:
+                headers.append((key, value, name))
+        if headers:
+            parameters = self.response_headers.get(status)
+            if parameters is None:
+                parameters = self.response_headers[status] = ParameterSet()
+            parameters.add_spelled(headers)
 
     def _add_parameters(
         self, witness: Witness, auth: AuthFindings, header_keys: dict[str, str]
@@ -243,6 +274,8 @@ class OperationState:
         _merge_bodies(self.request_bodies, other.request_bodies)
         for status, bodies in other.responses.items():
             _merge_bodies(self.responses.setdefault(status, {}), bodies)
+        for status, headers in other.response_headers.items():
+            self.response_headers.setdefault(status, ParameterSet()).merge(headers)
         self.security |= other.security
 
     def add_path_values(self, index: int, values: ScalarState) -> None:

@@ -2,11 +2,14 @@
 
 Transport and browser noise (``Host``, ``Content-Length``, ``Accept``,
 ``X-Forwarded-For``...) is left out, and so are credentials, which become
-security schemes instead. Each parameter keeps how many witnesses had it
-(``required`` means every one did), whether it was repeated (an array) and
-the type of its values. The parameters kept per location are bounded: past
-``MAX_PARAMETERS`` names, only the alphabetically smallest are kept, which
-still merges exactly, since a name dropped once is dropped in every merge.
+security schemes instead. Response headers are learnt the same way, per
+status code, without the server's transport, caching and security-policy
+headers (``Date``, ``Server``, ``Vary``, ``X-Frame-Options``...). Each
+parameter keeps how many witnesses had it (``required`` means every one
+did), whether it was repeated (an array) and the type of its values. The
+parameters kept per location are bounded: past ``MAX_PARAMETERS`` names,
+only the alphabetically smallest are kept, which still merges exactly,
+since a name dropped once is dropped in every merge.
 """
 
 from __future__ import annotations
@@ -65,6 +68,59 @@ NOISE_HEADERS = frozenset(
     }
 )
 _NOISE_HEADER_PREFIXES = ("x-forwarded-", "sec-", "cf-", "x-vercel-", "x-heroku-")
+# Response headers that say how the server and the network carried the
+# answer, or what a browser may do with it, not what the API returns.
+NOISE_RESPONSE_HEADERS = frozenset(
+    {
+        "date",
+        "server",
+        "content-length",
+        "content-type",
+        "content-encoding",
+        "connection",
+        "keep-alive",
+        "transfer-encoding",
+        "trailer",
+        "upgrade",
+        "via",
+        "age",
+        "alt-svc",
+        "vary",
+        "set-cookie",
+        "cache-control",
+        "expires",
+        "pragma",
+        "accept-ranges",
+        "x-frame-options",
+        "x-content-type-options",
+        "x-xss-protection",
+        "referrer-policy",
+        "cross-origin-opener-policy",
+        "cross-origin-resource-policy",
+        "cross-origin-embedder-policy",
+        "strict-transport-security",
+        "content-security-policy",
+        "content-security-policy-report-only",
+        "permissions-policy",
+        "report-to",
+        "nel",
+        "server-timing",
+        "x-powered-by",
+        "x-runtime",
+        "x-request-id",
+        "x-served-by",
+        "x-cache",
+        "x-cache-hits",
+        "x-timer",
+    }
+)
+_NOISE_RESPONSE_HEADER_PREFIXES = (
+    "access-control-",
+    "cf-",
+    "x-amz-",
+    "x-vercel-",
+    "x-heroku-",
+)
 NOISE_COOKIES = frozenset({"_ga", "_gid", "_gat", "_fbp", "__cf_bm", "_hjid"})
 _NOISE_COOKIE = re.compile(r"_ga_.*|_hj.*|__utm.*")
 
@@ -74,6 +130,13 @@ LOCATIONS = ("query", "header", "cookie")
 def is_noise_header(lower_name: str) -> bool:
     """Tell whether a lowercase header name is transport or browser noise."""
     return lower_name in NOISE_HEADERS or lower_name.startswith(_NOISE_HEADER_PREFIXES)
+
+
+def is_noise_response_header(lower_name: str) -> bool:
+    """Tell whether a lowercase response header name is transport noise."""
+    return lower_name in NOISE_RESPONSE_HEADERS or lower_name.startswith(
+        _NOISE_RESPONSE_HEADER_PREFIXES
+    )
 
 
 def is_noise_cookie(name: str) -> bool:

@@ -13,7 +13,7 @@ import yaml
 from openapi_spec_validator import validate
 
 from akita_model import openapi as openapi_module
-from akita_model.builder import build_summary
+from akita_model.builder import build_summary, merge_summaries
 from akita_model.openapi import dump_openapi, to_openapi
 from akita_model.reader import read_trace
 from akita_model.witness import parse_entry
@@ -508,3 +508,52 @@ def test_libyaml_and_pyyaml_write_the_same_text() -> None:
         fast = dump_openapi(document)
         assert fast == dump_openapi(document, dumper=openapi_module._Dumper)
         assert yaml.safe_load(fast) == document
+
+
+def test_response_headers_are_learnt_per_status_code_without_noise() -> None:
+    noise = [
+        ("Date", "Thu, 03 Dec 2026 21:10:08 GMT"),
+        ("Server", "gunicorn"),
+        ("Content-Type", "application/json"),
+        ("X-Frame-Options", "DENY"),
+        ("Access-Control-Allow-Origin", "*"),
+    ]
+    url = "https://api.example.com/api/things"
+    entries = [
+        make_entry(
+            "POST",
+            url,
+            201,
+            response_headers=[
+                *noise,
+                ("Location", "/api/things/1"),
+                ("X-RateLimit-Remaining", "59"),
+            ],
+        ),
+        make_entry(
+            "POST",
+            url,
+            201,
+            response_headers=[("location", "/api/things/2"), *noise],
+        ),
+        make_entry("POST", url, 400, response_headers=noise),
+    ]
+    summary = build_summary(parse_entry(entry) for entry in entries)
+    document = to_openapi(summary)
+
+    responses = document["paths"]["/api/things"]["post"]["responses"]
+    assert responses["201"]["headers"] == {
+        "Location": {"required": True, "schema": {"type": "string"}},
+        "X-RateLimit-Remaining": {
+            "required": False,
+            "schema": {"type": "integer"},
+        },
+    }
+    assert "headers" not in responses["400"]
+    validate(document)
+
+    halves = merge_summaries(
+        build_summary(parse_entry(entry) for entry in entries[:1]),
+        build_summary(parse_entry(entry) for entry in entries[1:]),
+    )
+    assert to_openapi(halves) == document
