@@ -7,6 +7,7 @@ the same operation, so that partial models combine.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -20,7 +21,7 @@ from akita_model.params import (
 from akita_model.scalars import ScalarState
 from akita_model.schema import BodySchema
 from akita_model.stats import LatencyStats
-from akita_model.witness import Body, Witness, is_json_media_type
+from akita_model.witness import Body, Pairs, Witness, is_json_media_type
 
 MAX_MEDIA_TYPES = 16
 MAX_FILE_FIELDS = 64
@@ -120,6 +121,31 @@ def _merge_bodies(mine: dict[str, BodyState], theirs: dict[str, BodyState]) -> N
 
 # Response header names in lowercase, "" for noise: worked out once a name.
 _response_header_keys: dict[str, str] = {}
+_NO_NAMES: frozenset[str] = frozenset()
+
+
+def _header_items(
+    headers: Pairs,
+    keys: dict[str, str],
+    is_noise: Callable[[str], bool],
+    excluded: frozenset[str],
+) -> list[tuple[str, str, str]]:
+    """Return (lowercase name, value, spelling) of the headers to learn.
+
+    ``keys`` caches each name's lowercase form ("" for noise), so that a
+    name is lowered and judged once; names in ``excluded`` are left out.
+    """
+    items = []
+    for name, value in headers:
+        key = keys.get(name)
+        if key is None:
+            if len(keys) > MAX_CACHED_NAMES:
+                keys.clear()
+            lower = name.lower()
+            key = keys[name] = "" if is_noise(lower) else lower
+        if key and key not in excluded:
+            items.append((key, value, name))
+    return items
 
 
 class OperationState:
@@ -203,17 +229,12 @@ class OperationState:
         self.security.add(auth.schemes)
 
     def _add_response_headers(self, status: int, witness: Witness) -> None:
-        keys = _response_header_keys
-        headers = []
-        for name, value in witness.response_headers:
-            key = keys.get(name)
-            if key is None:
-                if len(keys) > MAX_CACHED_NAMES:
-                    keys.clear()
-                lower = name.lower()
-                key = keys[name] = "" if is_noise_response_header(lower) else lower
-            if key:
-                headers.append((key, value, name))
+        headers = _header_items(
+            witness.response_headers,
+            _response_header_keys,
+            is_noise_response_header,
+            _NO_NAMES,
+        )
         if headers:
             parameters = self.response_headers.get(status)
             if parameters is None:
@@ -227,17 +248,9 @@ class OperationState:
             excluded = auth.query
             self.query.add([pair for pair in witness.query if pair[0] not in excluded])
 
-        headers = []
-        excluded = auth.headers
-        for name, value in witness.request_headers:
-            key = header_keys.get(name)
-            if key is None:
-                if len(header_keys) > MAX_CACHED_NAMES:
-                    header_keys.clear()
-                lower = name.lower()
-                key = header_keys[name] = "" if is_noise_header(lower) else lower
-            if key and key not in excluded:
-                headers.append((key, value, name))
+        headers = _header_items(
+            witness.request_headers, header_keys, is_noise_header, auth.headers
+        )
         if headers:
             self.headers.add_spelled(headers)
 
