@@ -197,15 +197,7 @@ class TraceReader:
         stream: IO[bytes],
         size: int | None = None,
     ) -> Iterator[Witness]:
-        line_number = 0
-        remaining = size
-        for line in stream:
-            if remaining is not None:
-                # A range ends with the last line that starts inside it.
-                if remaining <= 0:
-                    break
-                remaining -= len(line)
-            line_number += 1
+        for line_number, line in _numbered_lines(stream, size):
             self.range_lines = line_number
             if line.isspace():
                 continue
@@ -236,15 +228,9 @@ class TraceReader:
         # that leaves the layout: the caller then reads the whole document
         # again with a parser of the whole.
         stream.seek(start)
-        remaining = end - start
-        number = 0
         expects_entry = True
         is_first = True
-        for line in stream:
-            if remaining <= 0:
-                break
-            remaining -= len(line)
-            number += 1
+        for number, line in _numbered_lines(stream, end - start):
             self.range_lines = number
             text = line.rstrip(_JSON_SPACE)
             if not text.startswith(b"{"):
@@ -324,6 +310,22 @@ class TraceReader:
                 continue
             self.witnesses += 1
             yield witness
+
+
+def _numbered_lines(stream: IO[bytes], size: int | None) -> Iterator[tuple[int, bytes]]:
+    """Yield (number, line) for the lines that start in the next ``size`` bytes.
+
+    Numbers start at 1, and ``size`` None reads to the end. A range of lines
+    ends with the last line that starts inside it, as
+    ``parallel.split_ranges`` cuts them.
+    """
+    remaining = size
+    for number, line in enumerate(stream, start=1):
+        if remaining is not None:
+            if remaining <= 0:
+                return
+            remaining -= len(line)
+        yield number, line
 
 
 def _is_har_head(line: bytes) -> bool:
