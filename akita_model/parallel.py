@@ -196,6 +196,11 @@ class _RangeWork:
         self.layouts[index] = reader.har_layout
         self.lines[index] = reader.range_lines
 
+    def take_queued(self, tasks: multiprocessing.queues.Queue[Any]) -> None:
+        """Take the ranges the queue names, until it says stop (None)."""
+        while (index := tasks.get()) is not None:
+            self.take(index)
+
     def result(self) -> _ProcessPart:
         """Return what this process learnt."""
         return _ProcessPart(
@@ -211,8 +216,7 @@ def _summarise_queued_ranges(
 ) -> None:
     """Summarise the ranges the queue names until it says stop (a worker)."""
     work = _RangeWork(ranges, service)
-    while (index := tasks.get()) is not None:
-        work.take(index)
+    work.take_queued(tasks)
     results.put(work.result())
 
 
@@ -247,8 +251,7 @@ def _summarise_ranges(
 
     work = _RangeWork(ranges, service)
     work.take(0)
-    while (index := tasks.get()) is not None:
-        work.take(index)
+    work.take_queued(tasks)
     parts = [work.result()]
     parts.extend(_collect(results, workers, _ProcessPart) for _ in workers)
     for worker in workers:
