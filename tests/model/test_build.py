@@ -161,6 +161,13 @@ def test_split_ranges_cover_every_line_once(tmp_path: Path) -> None:
         )
 
 
+def _shop_entries() -> list[object]:
+    return [
+        json.loads(line)
+        for line in (FIXTURES / "shop.jsonl").read_text(encoding="utf-8").splitlines()
+    ]
+
+
 def _har_by_line(entries: list[object]) -> str:
     head = '{"log": {"version": "1.2", "entries": [\n'
     return head + ",\n".join(json.dumps(entry) for entry in entries) + "\n]}}\n"
@@ -202,10 +209,7 @@ def _har_blank_line(entries: list[object]) -> str:
 def test_a_parallel_har_build_gives_the_same_bytes(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, layout: Any
 ) -> None:
-    entries: list[object] = [
-        json.loads(line)
-        for line in (FIXTURES / "shop.jsonl").read_text(encoding="utf-8").splitlines()
-    ] * 2
+    entries: list[object] = _shop_entries() * 2
     entries[5] = {"request": {}}
     entries[150] = {"request": 1}
     trace = tmp_path / "capture.har"
@@ -242,10 +246,7 @@ def test_a_parallel_har_build_gives_the_same_bytes(
 def test_a_har_written_one_entry_a_line_is_cut_into_ranges(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    entries: list[object] = [
-        json.loads(line)
-        for line in (FIXTURES / "shop.jsonl").read_text(encoding="utf-8").splitlines()
-    ] * 3
+    entries: list[object] = _shop_entries() * 3
     entries[250] = {"request": {}}
     trace = tmp_path / "capture.har"
     trace.write_text(_har_by_line(entries), encoding="utf-8")
@@ -291,10 +292,7 @@ def test_the_ranges_of_a_har_document_must_join_up(
 def test_a_har_line_that_is_not_json_is_found_in_parallel(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    entries: list[object] = [
-        json.loads(line)
-        for line in (FIXTURES / "shop.jsonl").read_text(encoding="utf-8").splitlines()
-    ]
+    entries: list[object] = _shop_entries()
     lines = _har_by_line(entries).splitlines(keepends=True)
     lines[61] = '{"startedDateTime": NaN},\n'
     trace = tmp_path / "capture.har"
@@ -375,10 +373,7 @@ build.build_files([sys.argv[1]], model_path=sys.argv[2], jobs=2)
 def test_a_build_in_a_process_of_one_thread_forks_its_workers(
     tmp_path: Path, name: str
 ) -> None:
-    entries = [
-        json.loads(line)
-        for line in (FIXTURES / "shop.jsonl").read_text(encoding="utf-8").splitlines()
-    ]
+    entries = _shop_entries()
     trace = tmp_path / name
     if name.endswith(".har"):
         trace.write_text(_har_by_line(entries * 20), encoding="utf-8")
