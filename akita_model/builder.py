@@ -120,12 +120,28 @@ class Summary:
             return
         if target is None:
             target = self.heuristic[key] = OperationState()
-        target.merge(state)
-        for index, (old, new) in enumerate(zip(tokens, canonical, strict=True)):
-            if isinstance(old, str) and new is None:
-                values = ScalarState()
-                values.add(old)
-                target.add_path_values(index, values)
+        _merge_into(target, tokens, canonical, state)
+
+    def final_heuristic(self) -> dict[OperationKey, OperationState]:
+        """Return the heuristic operations as the model has them.
+
+        Path positions collapse as ``PathTrie.finalised`` decides. States
+        that meet are merged into new ones: this summary stays unchanged.
+        """
+        trie = self.trie.finalised()
+        groups: dict[OperationKey, list[tuple[Tokens, OperationState]]] = {}
+        for (method, tokens), state in self.heuristic.items():
+            canonical = trie.canonical(tokens)  # type: ignore[arg-type]
+            groups.setdefault((method, canonical), []).append((tokens, state))
+        operations: dict[OperationKey, OperationState] = {}
+        for key, members in groups.items():
+            if len(members) == 1 and members[0][0] == key[1]:
+                operations[key] = members[0][1]
+                continue
+            target = operations[key] = OperationState()
+            for tokens, state in members:
+                _merge_into(target, tokens, key[1], state)
+        return operations
 
     def absorb(self, other: Summary) -> None:
         """Learn everything ``other`` learnt, leaving ``other`` unchanged."""
@@ -162,6 +178,19 @@ class Summary:
         if not self.services:
             return None
         return min(self.services.items(), key=lambda item: (-item[1], item[0]))[0]
+
+
+def _merge_into(
+    target: OperationState, tokens: Tokens, canonical: Tokens, state: OperationState
+) -> None:
+    # Merge the state of a template into the state of its canonical form;
+    # each literal that became a parameter is a value of that parameter.
+    target.merge(state)
+    for index, (old, new) in enumerate(zip(tokens, canonical, strict=True)):
+        if isinstance(old, str) and new is None:
+            values = ScalarState()
+            values.add(old)
+            target.add_path_values(index, values)
 
 
 def build_summary(witnesses: Iterable[Witness], service: str | None = None) -> Summary:

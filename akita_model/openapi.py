@@ -81,10 +81,11 @@ def _final_operations(
 
     for key in sorted(summary.routed, key=lambda k: (template_string(k[1]), k[0])):
         place(key, summary.routed[key], keep_path_values=False)
+    heuristic = summary.final_heuristic()
     for method, tokens in sorted(
-        summary.heuristic, key=lambda k: (template_string(k[1]), k[0])
+        heuristic, key=lambda k: (template_string(k[1]), k[0])
     ):
-        state = summary.heuristic[(method, tokens)]
+        state = heuristic[(method, tokens)]
         route = _route_match(tokens, routed_tokens)
         if route is not None:
             place((method, route), state, keep_path_values=False)

@@ -7,16 +7,18 @@ parameters too. Other paths are templated by heuristics:
 
 - a segment that looks like an identifier (a number, a UUID, a hex or
   base62 id with digits, a date) is a parameter;
-- a segment position that shows ``COLLAPSE_AT`` distinct literal values is a
-  parameter too (slugs, user names);
+- a segment position that shows ``COLLAPSE_AT`` distinct literal values,
+  not counting its constant ones, is a parameter too (slugs, user names);
+  a constant value (one that recurs far more than the others, such as
+  ``me`` among user names) stays a static route beside it;
 - the first segment, ``api`` and version segments (``v1``, ``v2.1``) are
   never parameters.
 
-The heuristic state is a ``PathTrie``: per path prefix, the distinct literal
-values seen after it, at most ``COLLAPSE_AT`` of them, and whether the
-position collapsed. Two tries merge, and every decision depends on the merged
-trie alone, so a model built from two halves of a trace equals the model of
-the whole.
+The heuristic state is a ``PathTrie``: per path prefix, how often each
+literal value was seen after it, for at most ``TRACK_AT`` distinct values,
+and whether the position collapsed past that bound. Two tries merge, and
+every decision depends on the merged trie alone, so a model built from two
+halves of a trace equals the model of the whole.
 """
 
 from __future__ import annotations
@@ -30,6 +32,9 @@ from urllib.parse import quote, unquote
 from mypy_extensions import mypyc_attr
 
 COLLAPSE_AT = 20
+TRACK_AT = 64
+CONSTANT_MIN = 5
+CONSTANT_FACTOR = 2.0
 MAX_ROOTS = 1000
 MAX_SEGMENTS = 32
 
@@ -266,19 +271,51 @@ def template_shape(tokens: Tokens) -> tuple[str | None, ...]:
     return tuple(token if isinstance(token, str) else None for token in tokens)
 
 
-class PathTrie:
-    """The distinct literal segments seen after each path prefix.
+def constant_literals(counts: dict[str, int]) -> frozenset[str]:
+    """Return the literals that recur far more than their siblings do.
 
-    A prefix is a tuple of tokens (a literal or None for a parameter). A
-    position that has seen ``COLLAPSE_AT`` distinct literals is collapsed:
-    its literals are forgotten and its segments become a parameter.
+    A constant literal (``/users/me`` among user names) is seen at least
+    ``CONSTANT_MIN`` times and at least ``CONSTANT_FACTOR`` times as often as
+    the mean literal at its position: a static route beside a parameter.
+    """
+    if not counts:
+        return frozenset()
+    mean = sum(counts.values()) / len(counts)
+    floor = max(CONSTANT_MIN, CONSTANT_FACTOR * mean)
+    return frozenset(value for value, count in counts.items() if count >= floor)
+
+
+def _collapses(counts: dict[str, int]) -> frozenset[str] | None:
+    # The literals kept at a position that collapses in the model (its
+    # constant ones), or None when it does not collapse: it collapses when
+    # its other literals are COLLAPSE_AT distinct values or more.
+    constants = constant_literals(counts)
+    if len(counts) - len(constants) >= COLLAPSE_AT:
+        return constants
+    return None
+
+
+class PathTrie:
+    """How often each literal segment was seen after each path prefix.
+
+    A prefix is a tuple of tokens (a literal or None for a parameter). Each
+    prefix counts its literals exactly, up to ``TRACK_AT`` distinct ones;
+    one more and the prefix collapses for good: its counts are forgotten and
+    its segments become a parameter. This keeps memory bounded.
+
+    Below that bound, the decision waits for the model: ``finalised``
+    collapses each prefix whose literals, leaving out the constant ones,
+    are ``COLLAPSE_AT`` or more, and keeps its constant literals beside the
+    parameter. The counts merge exactly, so the decision is the same for a
+    whole trace and for the merge of its parts.
     """
 
     __slots__ = ("_literals", "_collapsed", "_roots", "_largest_root")
 
     def __init__(self) -> None:
-        self._literals: dict[tuple[str | None, ...], set[str]] = {}
-        self._collapsed: set[tuple[str | None, ...]] = set()
+        self._literals: dict[tuple[str | None, ...], dict[str, int]] = {}
+        # A collapsed prefix and the literals that stay literal there.
+        self._collapsed: dict[tuple[str | None, ...], frozenset[str]] = {}
         self._roots: set[str] = set()
         self._largest_root: str | None = None
 
@@ -311,7 +348,8 @@ class PathTrie:
         self._largest_root = None
         for prefix in [p for p in self._literals if p[0] in roots]:
             del self._literals[prefix]
-        self._collapsed = {p for p in self._collapsed if p[0] not in roots}
+        for prefix in [p for p in self._collapsed if p[0] in roots]:
+            del self._collapsed[prefix]
 
     def template(
         self, segments: list[str]
@@ -338,15 +376,18 @@ class PathTrie:
                 tokens.append(None)
                 continue
             prefix = tuple(tokens)
-            if prefix in self._collapsed:
-                tokens.append(None)
+            kept = self._collapsed.get(prefix)
+            if kept is not None:
+                tokens.append(segment if segment in kept else None)
                 continue
-            literals = self._literals.setdefault(prefix, set())
-            literals.add(segment)
-            if len(literals) >= COLLAPSE_AT:
+            counts = self._literals.get(prefix)
+            if counts is None:
+                counts = self._literals[prefix] = {}
+            counts[segment] = counts.get(segment, 0) + 1
+            if len(counts) > TRACK_AT:
                 # Longer prefixes under this one meet now: re-key them before
                 # the rest of the path is learnt.
-                self._collapse(prefix)
+                self._collapse(prefix, frozenset())
                 self.normalise()
                 has_changed = True
                 tokens.append(None)
@@ -356,53 +397,91 @@ class PathTrie:
             return self.canonical(tuple(tokens)), True
         return tuple(tokens), False
 
-    def _collapse(self, prefix: tuple[str | None, ...]) -> None:
-        self._collapsed.add(prefix)
+    def _collapse(self, prefix: tuple[str | None, ...], kept: frozenset[str]) -> None:
+        self._collapsed[prefix] = kept
         self._literals.pop(prefix, None)
 
     def canonical(self, tokens: tuple[str | None, ...]) -> tuple[str | None, ...]:
-        """Return tokens with every literal at a collapsed position as None."""
+        """Return tokens with every literal a collapsed position drops as None."""
         result: list[str | None] = []
         for token in tokens:
-            if (
-                token is not None
-                and tuple(result) in self._collapsed
-                and not is_protected(token)
-            ):
-                result.append(None)
-                continue
+            if token is not None and not is_protected(token):
+                kept = self._collapsed.get(tuple(result))
+                if kept is not None and token not in kept:
+                    result.append(None)
+                    continue
             result.append(token)
         return tuple(result)
 
-    def normalise(self) -> None:
+    def normalise(self, final: bool = False) -> None:
         """Re-key every prefix after collapses, collapsing further if needed.
 
         Prefixes are processed shortest first, so that the collapse of a
-        shorter prefix is known before the longer ones are re-keyed.
+        shorter prefix is known before the longer ones are re-keyed. With
+        ``final``, prefixes also collapse as the model has them (see the
+        class's description).
         """
-        prefixes = set(self._literals) | self._collapsed
+        prefixes = set(self._literals) | set(self._collapsed)
         old_literals = self._literals
         old_collapsed = self._collapsed
         self._literals = {}
-        self._collapsed = set()
+        self._collapsed = {}
         for prefix in sorted(prefixes, key=lambda p: (len(p), _sort_key(p))):
             canonical = self.canonical(prefix)
             if canonical in self._collapsed:
                 continue
-            if prefix in old_collapsed:
-                self._collapse(canonical)
+            kept = old_collapsed.get(prefix)
+            if kept is not None:
+                self._collapse(canonical, kept)
                 continue
-            literals = self._literals.setdefault(canonical, set())
-            literals.update(old_literals.get(prefix, ()))
-            if len(literals) >= COLLAPSE_AT:
-                self._collapse(canonical)
+            counts = self._literals.get(canonical)
+            if counts is None:
+                counts = self._literals[canonical] = {}
+            for value, count in old_literals.get(prefix, {}).items():
+                counts[value] = counts.get(value, 0) + count
+            if len(counts) > TRACK_AT:
+                self._collapse(canonical, frozenset())
+        if final:
+            self._collapse_final()
+
+    def _collapse_final(self) -> None:
+        # Collapsing a prefix can make longer prefixes meet, and their merged
+        # counts collapse in turn: repeat until nothing changes.
+        while True:
+            collapses = {
+                prefix: kept
+                for prefix, counts in self._literals.items()
+                if (kept := _collapses(counts)) is not None
+            }
+            if not collapses:
+                return
+            for prefix, kept in collapses.items():
+                self._collapse(prefix, kept)
+            self.normalise()
+
+    def finalised(self) -> PathTrie:
+        """Return a copy with every prefix collapsed as the model has it."""
+        final = PathTrie()
+        final._literals = {
+            prefix: dict(counts) for prefix, counts in self._literals.items()
+        }
+        final._collapsed = dict(self._collapsed)
+        final._roots = set(self._roots)
+        final.normalise(final=True)
+        return final
 
     def merge(self, other: PathTrie) -> None:
         """Learn everything ``other`` learnt, then normalise."""
-        for prefix, literals in other._literals.items():
-            if prefix not in self._collapsed:
-                self._literals.setdefault(prefix, set()).update(literals)
-        self._collapsed.update(other._collapsed)
+        for prefix, counts in other._literals.items():
+            if prefix in self._collapsed:
+                continue
+            mine = self._literals.get(prefix)
+            if mine is None:
+                mine = self._literals[prefix] = {}
+            for value, count in counts.items():
+                mine[value] = mine.get(value, 0) + count
+        for prefix, kept in other._collapsed.items():
+            self._collapsed[prefix] = kept
         for prefix in self._collapsed:
             self._literals.pop(prefix, None)
         roots = self._roots | other._roots
@@ -415,12 +494,14 @@ class PathTrie:
     def state(
         self,
     ) -> tuple[
-        dict[tuple[str | None, ...], frozenset[str]], frozenset[Any], frozenset[str]
+        dict[tuple[str | None, ...], dict[str, int]],
+        dict[tuple[str | None, ...], frozenset[str]],
+        frozenset[str],
     ]:
         """Return the trie's state, to compare two tries."""
         return (
-            {prefix: frozenset(values) for prefix, values in self._literals.items()},
-            frozenset(self._collapsed),
+            {prefix: dict(counts) for prefix, counts in self._literals.items()},
+            dict(self._collapsed),
             frozenset(self._roots),
         )
 

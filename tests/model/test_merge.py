@@ -46,6 +46,8 @@ paths = st.one_of(
     st.builds(lambda n: f"/api/users/{n}", st.integers(0, 99)),
     st.just("/api/users/me"),
     st.builds(lambda s: f"/blog/{s}/comments", st.sampled_from(SLUGS)),
+    # A static sibling of the slugs, seen often enough to stay constant.
+    st.just("/blog/featured/comments"),
     st.builds(
         lambda s, n: f"/blog/{s}/comments/{n}",
         st.sampled_from(SLUGS),
@@ -134,12 +136,15 @@ def test_merging_the_parts_gives_the_whole(
     split = data.draw(st.integers(0, len(witnesses)))
     first, second = witnesses[:split], witnesses[split:]
     collapse_at = data.draw(st.sampled_from([2, 4, paths_module.COLLAPSE_AT]))
+    track_at = data.draw(st.sampled_from([3, 6, paths_module.TRACK_AT]))
     max_roots = data.draw(st.sampled_from([2, 3, paths_module.MAX_ROOTS]))
 
-    # Low bounds make positions collapse and first segments go in most
-    # examples.
+    # Low bounds make positions collapse, constant siblings appear and first
+    # segments go in most examples.
     with (
         patch.object(paths_module, "COLLAPSE_AT", collapse_at),
+        patch.object(paths_module, "TRACK_AT", track_at),
+        patch.object(paths_module, "CONSTANT_MIN", 2),
         patch.object(paths_module, "MAX_ROOTS", max_roots),
     ):
         merged = merge_summaries(build_summary(first), build_summary(second))
@@ -163,6 +168,8 @@ def test_the_model_does_not_depend_on_order(
 
     with (
         patch.object(paths_module, "COLLAPSE_AT", 3),
+        patch.object(paths_module, "TRACK_AT", 5),
+        patch.object(paths_module, "CONSTANT_MIN", 2),
         patch.object(paths_module, "MAX_ROOTS", 3),
     ):
         assert _text(shuffled) == _text(witnesses)
@@ -202,3 +209,24 @@ def test_merging_three_ways_is_associative() -> None:
     )
     validate(to_openapi(left))
     assert list(to_openapi(left)["paths"]) == ["/blog/{blog_id}/comments"]
+
+
+def test_a_constant_sibling_stays_in_the_merge_of_two_halves() -> None:
+    urls = [f"/blog/{slug}/comments" for slug in SLUGS] + [
+        "/blog/featured/comments"
+    ] * 10
+    witnesses = [
+        parse_entry(make_entry(url=url, response={"n": index}))
+        for index, url in enumerate(urls)
+    ]
+    first, second = witnesses[::2], witnesses[1::2]
+
+    merged = to_openapi(merge_summaries(build_summary(first), build_summary(second)))
+
+    assert dump_openapi(merged) == _text(witnesses)
+    assert {
+        path: operations["get"]["x-akita-witnesses"]
+        for path, operations in merged["paths"].items()
+    } == {"/blog/featured/comments": 10, "/blog/{blog_id}/comments": 26}
+    # Each half alone has 13 slugs: too few to collapse.
+    assert len(to_openapi(build_summary(first))["paths"]) == 14

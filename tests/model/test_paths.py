@@ -144,21 +144,87 @@ def test_names_repeated_parameters_uniquely() -> None:
     assert _template(trie, "/files/1/files/2") == "/files/{file_id}/files/{file_id2}"
 
 
+def _final(trie: PathTrie, path: str) -> str:
+    # The template the model gives a path, once every witness is learnt.
+    tokens, _ = trie.template(split_path(path))
+    assert tokens is not None
+    return template_string(trie.finalised().canonical(tokens))
+
+
 def test_collapses_a_position_with_many_distinct_values() -> None:
     trie = PathTrie()
     slugs = [f"post-number-{chr(97 + index)}" for index in range(COLLAPSE_AT)]
 
-    before = [_template(trie, f"/blog/{slug}/comments") for slug in slugs[:-1]]
-    after = _template(trie, f"/blog/{slugs[-1]}/comments")
+    for slug in slugs[:-1]:
+        _template(trie, f"/blog/{slug}/comments")
+    assert trie.finalised().canonical(("blog", "post-number-a", "comments")) == (
+        "blog",
+        "post-number-a",
+        "comments",
+    )
 
-    assert before[0] == "/blog/post-number-a/comments"
-    assert after == "/blog/{blog_id}/comments"
-    assert _template(trie, "/blog/brand-new/comments") == "/blog/{blog_id}/comments"
-    assert trie.canonical(("blog", "post-number-a", "comments")) == (
+    # The twentieth distinct value collapses the position in the model; the
+    # trie itself keeps counting, so that parts of a trace still merge.
+    assert _template(trie, f"/blog/{slugs[-1]}/comments") == (
+        "/blog/post-number-t/comments"
+    )
+    assert _final(trie, "/blog/brand-new/comments") == "/blog/{blog_id}/comments"
+    assert trie.finalised().canonical(("blog", "post-number-a", "comments")) == (
         "blog",
         None,
         "comments",
     )
+
+
+def test_keeps_constant_siblings_beside_a_collapsed_position() -> None:
+    trie = PathTrie()
+    names = [f"user-{chr(97 + index)}" for index in range(COLLAPSE_AT)]
+    for name in names:
+        _template(trie, f"/people/{name}")
+    # "me" is seen 10 times, the others once each: 10 is at least 5 and at
+    # least twice the mean (31 witnesses over 22 values).
+    for _ in range(10):
+        _template(trie, "/people/me")
+    _template(trie, "/people/search/recent")
+
+    assert _final(trie, "/people/me") == "/people/me"
+    assert _final(trie, "/people/user-a") == "/people/{people_id}"
+    # "search", seen once, counts as a name: it is one of the parameter's values.
+    assert _final(trie, "/people/search/recent") == "/people/{people_id}/recent"
+
+
+def test_a_sibling_seen_as_often_as_the_others_is_not_constant() -> None:
+    trie = PathTrie()
+    for _ in range(6):
+        for index in range(COLLAPSE_AT):
+            _template(trie, f"/tags/tag-{chr(97 + index)}")
+        _template(trie, "/tags/popular")
+
+    assert paths_module.constant_literals({"a": 6, "b": 6, "c": 6}) == frozenset()
+    assert _final(trie, "/tags/popular") == "/tags/{tag_id}"
+
+
+def test_constant_literals_need_a_floor_and_twice_the_mean() -> None:
+    assert paths_module.constant_literals({}) == frozenset()
+    assert paths_module.constant_literals({"me": 4, "a": 1}) == frozenset()
+    assert paths_module.constant_literals({"me": 5, "a": 1, "b": 1}) == {"me"}
+    # The mean of 10, 1, 1 and 4 is 4: the floor is 8, so "c" is not constant.
+    assert paths_module.constant_literals({"me": 10, "a": 1, "b": 1, "c": 4}) == {"me"}
+
+
+def test_a_position_past_the_tracking_bound_collapses_at_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(paths_module, "TRACK_AT", 3)
+    trie = PathTrie()
+    for name in ("a1x", "b", "c"):
+        assert _template(trie, f"/shelf/{name}/book") == f"/shelf/{name}/book"
+
+    tokens, has_changed = trie.template(split_path("/shelf/d/book"))
+
+    assert (tokens, has_changed) == (("shelf", None, "book"), True)
+    assert trie.canonical(("shelf", "b", "book")) == ("shelf", None, "book")
+    assert _template(trie, "/shelf/e/book") == "/shelf/{shelf_id}/book"
 
 
 def test_never_collapses_api_and_version_segments() -> None:
@@ -166,9 +232,9 @@ def test_never_collapses_api_and_version_segments() -> None:
     for index in range(COLLAPSE_AT + 5):
         _template(trie, f"/root/resource-{chr(97 + index % 26)}{index}x")
 
-    assert _template(trie, "/root/api") == "/root/api"
-    assert _template(trie, "/root/v3") == "/root/v3"
-    assert _template(trie, "/root/another") == "/root/{root_id}"
+    assert _final(trie, "/root/api") == "/root/api"
+    assert _final(trie, "/root/v3") == "/root/v3"
+    assert _final(trie, "/root/another") == "/root/{root_id}"
 
 
 def test_merged_tries_decide_as_one() -> None:
@@ -183,7 +249,8 @@ def test_merged_tries_decide_as_one() -> None:
     first.merge(second)
 
     assert first.state() == whole.state()
-    assert _template(first, "/shop/item-q/x/ww") == "/shop/{shop_id}/x/ww"
+    assert first.finalised().state() == whole.finalised().state()
+    assert _final(first, "/shop/item-q/x/ww") == "/shop/{shop_id}/x/ww"
 
 
 def test_models_only_the_smallest_first_segments(
