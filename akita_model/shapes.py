@@ -14,7 +14,9 @@ stays plain Python that runs the same uncompiled.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Final
+
+from mypy_extensions import i64
 
 from akita_model.formats import detect_format
 
@@ -30,7 +32,6 @@ _RECENT_SHAPES = 256
 _MEMO_SIZE = 16384
 _MEMO_MAX_LENGTH = 256
 _string_keys: dict[str, str] = {}
-_SCALAR_KEYS: dict[type, str] = {bool: "b", int: "i", float: "f", type(None): "n"}
 
 
 def _string_key(value: str) -> str:
@@ -61,12 +62,42 @@ class TooDeep(Exception):
     """A body nests deeper than MAX_DEPTH."""
 
 
-def shape(value: Any, depth: int = 0) -> Any:
-    """Return a hashable key equal for values that teach a schema the same.
+# Shape keys are 62-bit integers, built as a hash is, without allocating a
+# node a value. Every product and sum is masked before it is shifted, so
+# compiled code (where i64 arithmetic wraps) and plain Python (where ints
+# grow) keep the same low bits and give the same keys.
+_MASK: Final = (1 << 62) - 1
+_OBJECT_SEED: Final = 0x1F3D5B79
+_ARRAY_SEED: Final = 0x2E4C6A88
+_KEY_FACTOR: Final = 0x100000001B3
+_VALUE_FACTOR: Final = 0x5BD1E995
+_SCALAR_KEYS: Final[dict[type, i64]] = {
+    bool: 0x51,
+    int: 0x52,
+    float: 0x53,
+    type(None): 0x54,
+}
 
-    The key keeps the kind of every value, the keys of objects, the format
-    of strings and the set of item shapes of arrays: what schema inference
-    learns, and nothing more.
+
+def _mix(value: i64) -> i64:
+    # A finaliser in the style of splitmix64: each input bit moves about
+    # half of the output bits, so that sums of mixed keys rarely collide.
+    value = (value ^ (value >> 31)) * 0x2545F4914F6CDD1D & _MASK
+    value = (value ^ (value >> 29)) * 0x369DEA0F31A53F85 & _MASK
+    return value ^ (value >> 32)
+
+
+def _text_key(value: str) -> i64:
+    return i64(hash(_string_key(value))) & _MASK
+
+
+def shape(value: Any, depth: int = 0) -> i64:
+    """Return an integer key, equal for values that teach a schema the same.
+
+    The key covers the kind of every value, the keys of objects (in order),
+    the format of strings and the set of item shapes of arrays: what schema
+    inference learns, and nothing more. Different shapes get different keys
+    but for a 62-bit hash collision.
 
     Raises:
         TooDeep: the value nests deeper than ``MAX_DEPTH``.
@@ -77,47 +108,54 @@ def shape(value: Any, depth: int = 0) -> Any:
     if kind is list:
         return _array_shape(value, depth)
     if kind is str:
-        return _string_key(value)
-    return _SCALAR_KEYS.get(kind, "n")
+        return _text_key(value)
+    return _SCALAR_KEYS.get(kind, 0x54)
 
 
 # The two functions below are shape() for objects and arrays. They handle
 # scalar items in their loops, recursing only into containers: shape() runs
 # for every item of every body, and a call per leaf would cost most of it.
-def _object_shape(value: dict[str, Any], depth: int) -> tuple[Any, ...]:
-    if depth >= MAX_DEPTH and value:
-        raise TooDeep
-    scalars = _SCALAR_KEYS
-    pairs: list[tuple[str, Any]] = []
-    for key, item in value.items():
-        kind = type(item)
-        if kind is str:
-            pairs.append((key, _string_key(item)))
-        elif kind is dict:
-            pairs.append((key, _object_shape(item, depth + 1)))
-        elif kind is list:
-            pairs.append((key, _array_shape(item, depth + 1)))
-        else:
-            pairs.append((key, scalars.get(kind, "n")))
-    return tuple(pairs)
+def _item_key(item: Any, depth: int) -> i64:
+    kind = type(item)
+    if kind is str:
+        return _text_key(item)
+    if kind is dict:
+        return _object_shape(item, depth + 1)
+    if kind is list:
+        return _array_shape(item, depth + 1)
+    return _SCALAR_KEYS.get(kind, 0x54)
 
 
-def _array_shape(value: list[Any], depth: int) -> frozenset[Any]:
+def _object_shape(value: dict[str, Any], depth: int) -> i64:
     if depth >= MAX_DEPTH and value:
         raise TooDeep
-    scalars = _SCALAR_KEYS
-    shapes: set[Any] = set()
+    key: i64 = _OBJECT_SEED
+    for name, item in value.items():
+        key = (key ^ (i64(hash(name)) & _MASK)) * _KEY_FACTOR & _MASK
+        key = (key ^ _item_key(item, depth)) * _VALUE_FACTOR & _MASK
+    return _mix(key ^ i64(len(value)))
+
+
+def _array_shape(value: list[Any], depth: int) -> i64:
+    # The set of item shapes, in no order: the sum of their mixed keys over
+    # the distinct ones. Most arrays hold one shape, found without a set.
+    if depth >= MAX_DEPTH and value:
+        raise TooDeep
+    if not value:
+        return _ARRAY_SEED
+    first = _item_key(value[0], depth)
+    others: set[i64] | None = None
     for item in value:
-        kind = type(item)
-        if kind is str:
-            shapes.add(_string_key(item))
-        elif kind is dict:
-            shapes.add(_object_shape(item, depth + 1))
-        elif kind is list:
-            shapes.add(_array_shape(item, depth + 1))
-        else:
-            shapes.add(scalars.get(kind, "n"))
-    return frozenset(shapes)
+        key = _item_key(item, depth)
+        if key != first:
+            if others is None:
+                others = set()
+            others.add(key)
+    total = _mix(first)
+    if others is not None:
+        for key in others:
+            total = (total + _mix(key)) & _MASK
+    return _mix(total ^ _ARRAY_SEED)
 
 
 def clip(value: Any, depth: int = 0) -> Any:
@@ -181,6 +219,6 @@ class RecentBodies:
         except TooDeep:
             value = clip(value)
             key = shape(value)
-        if _is_recent(self._shapes, hash(key), _RECENT_SHAPES):
+        if _is_recent(self._shapes, key, _RECENT_SHAPES):
             return SKIP
         return value
