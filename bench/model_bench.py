@@ -3,14 +3,15 @@
 Two parts, each in real processes:
 
 throughput
-    One HAR file of 40,000 witnesses (``gen_trace``), modelled by
-    ``python -m akita_model model build`` and by mitmproxy2swagger, runs
-    interleaved. mitmproxy2swagger needs two passes: the first lists the
-    paths it saw as ``ignore:`` lines; the user then edits that list into
-    path templates and runs it again, and only that second pass writes
-    schemas. The edit is done here as a user would do it (see
-    ``edit_path_templates``). Both passes are timed; the ratio is given
-    against the schema pass alone and against both.
+    One HAR file of 40,000 witnesses (``gen_trace``, one entry a line as
+    proxies stream them, or with ``--pretty`` indented as browsers export
+    them), modelled by ``python -m akita_model model build`` and by
+    mitmproxy2swagger, runs interleaved. mitmproxy2swagger needs two
+    passes: the first lists the paths it saw as ``ignore:`` lines; the user
+    then edits that list into path templates and runs it again, and only
+    that second pass writes schemas. The edit is done here as a user would
+    do it (see ``edit_path_templates``). Both passes are timed; the ratio
+    is given against the schema pass alone and against both.
 
 memory
     JSON Lines traces of 10,000, 100,000 and 1,000,000 witnesses, each built
@@ -23,12 +24,14 @@ ours. Traces are cached there by size and seed.
 
     python bench/model_bench.py
     python bench/model_bench.py --skip-memory --repeat 5
+    python bench/model_bench.py --skip-memory --pretty
     python bench/model_bench.py --skip-throughput --sizes 10000,100000
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import statistics
@@ -150,6 +153,23 @@ def trace_file(out: Path, witnesses: int, suffix: str, seed: int) -> Path:
     return path
 
 
+def pretty_har(out: Path, har: Path) -> Path:
+    """Return a copy of a HAR file pretty-printed as browsers export it.
+
+    Browsers' developer tools write HAR documents indented by two spaces,
+    one value a line; akita then reads the document with its streaming
+    parser instead of entry by entry.
+    """
+    path = out / f"{har.stem}-pretty.har"
+    if path.exists():
+        return path
+    print(f"  pretty-printing {har.name} into {path.name} ...", flush=True)
+    document = json.loads(har.read_bytes())
+    with open(path, "w", encoding="utf-8") as stream:
+        json.dump(document, stream, indent=2)
+    return path
+
+
 def akita_build(trace: Path, work: Path, name: str) -> Run:
     """Build the model and the HTML report of a trace with ``akita``."""
     model = work / f"{name}.yaml"
@@ -258,11 +278,14 @@ def _check_model(model: Path, trace: Path) -> None:
 def throughput(args: argparse.Namespace) -> None:
     """Time both tools on one HAR file, interleaved, and print the ratio."""
     count = args.witnesses
+    layout = "pretty-printed HAR" if args.pretty else "HAR, one entry a line"
     print(
-        f"\n== throughput: {count} witnesses, HAR, {args.repeat} rounds: "
+        f"\n== throughput: {count} witnesses, {layout}, {args.repeat} rounds: "
         f"{args.akita_runs} akita runs and one mitmproxy2swagger run a round =="
     )
     har = trace_file(args.out, count, ".har", args.seed)
+    if args.pretty:
+        har = pretty_har(args.out, har)
     executable = mitmproxy2swagger_executable(args.out)
     work = args.out / "throughput"
     work.mkdir(exist_ok=True)
@@ -441,6 +464,11 @@ def main(argv: list[str] | None = None) -> int:
         type=_sizes,
         default=[10000, 100000, 1000000],
         help="memory trace sizes, comma-separated (default 10000,100000,1000000)",
+    )
+    parser.add_argument(
+        "--pretty",
+        action="store_true",
+        help="time both tools on the HAR pretty-printed, as browsers export it",
     )
     parser.add_argument("--skip-throughput", action="store_true")
     parser.add_argument("--skip-memory", action="store_true")
