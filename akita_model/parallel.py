@@ -3,13 +3,15 @@
 Summaries merge exactly, whatever the split, so a large plain JSONL trace is
 cut into ranges of whole lines, each range is summarised in its own process,
 and the summaries are merged: the model is the same as one process would
-build, byte for byte. A HAR document written one entry a line (as tools
-that stream HAR write it) is cut the same way after its first line; each
-process checks the layout over its range, and the ranges must join up
-(``har_layout_holds``). Any other HAR document cannot be cut without
-parsing it, so this process streams its entries and hands batches of them
-to worker processes, summarising a batch itself whenever the workers are
-busy. Gzipped JSONL traces are read in one process.
+build, byte for byte. A HAR document whose entries each start a line of
+their own (written one entry a line, as tools that stream HAR write it, or
+indented, as browsers export it) is cut the same way after its head; each
+process reads the entries that start in its range, checks the layout, and
+the ranges must keep it (``har_layout_holds``). Any other HAR document
+cannot be cut without parsing it, so this process streams its entries and
+hands batches of them to worker processes, summarising a batch itself
+whenever the workers are busy. Gzipped JSONL traces are read in one
+process.
 """
 
 from __future__ import annotations
@@ -308,29 +310,25 @@ def build_parallel(
 
 
 def har_layout_holds(layouts: Sequence[HarLayout | None]) -> bool:
-    """Tell whether the ranges of one HAR document, in order, join up.
+    """Tell whether the ranges of one HAR document, in order, kept its layout.
 
-    Each range but the last must end with an entry followed by a comma,
-    unless the next range starts with the document's end; the first range
-    must start with an entry, and the last hold the document's end.
+    Every range must keep it, the first must start with an entry, and one
+    must hold the document's end. Ranges meet without a gap or an overlap:
+    a range reads its last entry to the next entry's start, and the next
+    range passes over the lines before that start.
     """
     if not layouts or None in layouts:
         return False
     checked = [layout for layout in layouts if layout is not None]
-    if checked[0].starts_with_end or not checked[-1].has_end:
+    if checked[0].starts_inside or any(layout.is_broken for layout in checked):
         return False
-    if any(layout.is_broken for layout in checked):
-        return False
-    for before, after in zip(checked, checked[1:], strict=False):
-        if before.has_end or before.ends_open == after.starts_with_end:
-            return False
-    return True
+    return sum(layout.has_end for layout in checked) == 1
 
 
 def _build_har_ranges(
     paths: Sequence[str | os.PathLike[str]], service: str | None, jobs: int
 ) -> RangeSummary | None:
-    # Return None unless every document is written one entry a line.
+    # Return None unless every document's entries each start a line.
     heads = [har_head_size(path) for path in paths]
     starts = [head for head in heads if head is not None]
     if len(starts) != len(heads):
@@ -397,15 +395,15 @@ def build_har_parallel(
 ) -> RangeSummary:
     """Summarise HAR documents with ``jobs - 1`` worker processes and this one.
 
-    Documents written one entry a line are cut into ranges of lines, as
-    JSONL traces are; others are parsed here and batches of their entries
+    Documents whose entries each start a line are cut into ranges of
+    lines, as JSONL traces are; others are parsed here and batches of their entries
     handed on. ``progress`` is called with the number of entries read,
     batch by batch, when the documents are parsed here.
     """
     built = _build_har_ranges(paths, service, jobs)
     if built is not None:
         return built
-    logger.debug("a HAR document is not written one entry a line")
+    logger.debug("a HAR document's entries do not each start a line")
     return _build_har_entries(paths, service, jobs, progress)
 
 

@@ -3,7 +3,8 @@
 A trace is ``trace.jsonl`` (one HAR entry a line), the same gzipped
 (``.jsonl.gz``), or a whole HAR document (``.har``, also gzipped), whose
 entries are streamed from ``log.entries`` without loading the document (a
-document written one entry a line is read a line at a time, which is three
+document whose entries each start a line, written one entry a line or
+indented as browsers export it, is read entry by entry, which is three
 times as fast). Memory stays flat whatever the number of witnesses.
 
 A bad entry never stops the reading: it is skipped, counted by reason and,
@@ -38,17 +39,19 @@ MAX_PROBLEMS = 20
 
 _GZIP_MAGIC = b"\x1f\x8b"
 
-# The first line, the end and the white space of a HAR document written one
-# entry a line (see _har_lines).
+# The head, the opening of the entries, the end and the white space of a
+# HAR document whose entries each start a line (see _har_entry_texts).
 _HAR_HEAD = re.compile(
     rb'[ \t\r\n]*\{[ \t\r\n]*"log"[ \t\r\n]*:[ \t\r\n]*\{.*"entries"[ \t\r\n]*:'
     rb"[ \t\r\n]*\[[ \t\r]*\n",
     re.DOTALL,
 )
-_HAR_TAIL = re.compile(rb"[ \t\r\n]*\][ \t\r\n]*\}[ \t\r\n]*\}[ \t\r\n]*")
+_HAR_ENTRIES = re.compile(rb'"entries"[ \t\r\n]*:[ \t\r\n]*\[[ \t\r]*\n')
+_HAR_TAIL = re.compile(rb"[ \t\r\n]*\][ \t\r\n]*\}[ \t\r\n]*\}[ \t\r\n]*\Z")
 _JSON_SPACE = b" \t\r\n"
 _MAX_HAR_HEAD = 64 * 1024
 _MAX_HAR_TAIL = 64
+_BLOCK = 1 << 20
 
 
 # Pickled between processes: a plain class, so that unpickling sets frozen
@@ -77,18 +80,17 @@ class Problem:
 @mypyc_attr(native_class=False)
 @dataclass(frozen=True, slots=True)
 class HarLayout:
-    """What a range of lines of a HAR document showed of its layout.
+    """What a range of a HAR document showed of its layout.
 
-    The layout is ``_har_line_texts``'s: one entry a line, each but the last
-    followed by a comma, then the document's end. ``is_broken``: a line in
-    the range leaves it. ``starts_with_end``: the range's first line is the
-    document's end. ``ends_open``: the range's last entry is followed by a
-    comma. ``has_end``: the range holds the document's end.
+    The layout is ``_har_entry_texts``'s: after the head, each entry starts
+    on a line of its own at the indentation of the first one. ``is_broken``:
+    the range leaves the layout. ``starts_inside``: the range's first lines
+    are the end of an entry that starts before it. ``has_end``: the range
+    holds the document's end.
     """
 
     is_broken: bool = False
-    starts_with_end: bool = False
-    ends_open: bool = False
+    starts_inside: bool = False
     has_end: bool = False
 
 
@@ -223,31 +225,26 @@ class TraceReader:
     def _read_har_range(
         self, path: Path, stream: IO[bytes], start: int, end: int
     ) -> Iterator[Witness]:
-        # The lines that start in [start, end) of a document written one
-        # entry a line, numbered from 1 as entries. Stop at the first line
-        # that leaves the layout: the caller then reads the whole document
-        # again with a parser of the whole.
+        # The entries whose first line starts in [start, end), numbered from
+        # 1. Stop where the range leaves the layout: the caller then reads
+        # the whole document again with a parser of the whole.
+        head = _read_har_head(stream)
+        if head is None:
+            self.har_layout = HarLayout(is_broken=True)
+            return
         stream.seek(start)
-        expects_entry = True
-        is_first = True
-        for number, line in _numbered_lines(stream, end - start):
-            self.range_lines = number
-            text = line.rstrip(_JSON_SPACE)
-            if not text.startswith(b"{"):
-                rest = line + stream.read(_MAX_HAR_TAIL)
-                is_end = len(rest) <= _MAX_HAR_TAIL and bool(_HAR_TAIL.fullmatch(rest))
-                if is_end and (is_first or not expects_entry):
-                    self.har_layout = HarLayout(starts_with_end=is_first, has_end=True)
-                else:
-                    self.har_layout = HarLayout(is_broken=True)
-                return
-            if not expects_entry:
-                self.har_layout = HarLayout(is_broken=True)
-                return
-            is_first = False
-            expects_entry = text.endswith(b",")
+        texts = _har_entry_texts(stream, end - start, head[1])
+        number = 0
+        while True:
             try:
-                entry = orjson.loads(text[:-1] if expects_entry else text)
+                text = next(texts)
+            except StopIteration as stop:
+                self.har_layout = cast(HarLayout, stop.value)
+                return
+            number += 1
+            self.range_lines = number
+            try:
+                entry = orjson.loads(text)
             except orjson.JSONDecodeError:
                 self.har_layout = HarLayout(is_broken=True)
                 return
@@ -258,29 +255,28 @@ class TraceReader:
                 continue
             self.witnesses += 1
             yield witness
-        self.har_layout = HarLayout(ends_open=expects_entry)
 
     def _har_entries(self, path: Path, stream: IO[bytes]) -> Iterator[tuple[int, Any]]:
         entry_number = 0
         if not isinstance(stream, gzip.GzipFile):
-            lines = _har_lines(stream)
+            entries = _har_layout_entries(stream)
             try:
                 while True:
-                    entry = next(lines)
+                    entry = next(entries)
                     entry_number += 1
                     yield entry_number, entry
             except StopIteration as stop:
                 if stop.value:
                     return
-            # The layout is not one entry a line after all: parse the whole
-            # document again, passing over the entries already given.
+            # The document leaves the layout after all: parse it whole again,
+            # passing over the entries already given.
             stream.seek(0)
 
         skip = entry_number
         entry_number = 0
-        entries: Iterator[Any] = ijson.items(stream, "log.entries.item", use_float=True)
+        items: Iterator[Any] = ijson.items(stream, "log.entries.item", use_float=True)
         try:
-            for entry in entries:
+            for entry in items:
                 entry_number += 1
                 if entry_number > skip:
                     yield entry_number, entry
@@ -328,60 +324,143 @@ def _numbered_lines(stream: IO[bytes], size: int | None) -> Iterator[tuple[int, 
         yield number, line
 
 
-def _is_har_head(line: bytes) -> bool:
-    # One "entries" and no escapes: the array opened at the end of the line
-    # is then the only one whose items are log.entries.
-    if b"\\" in line or line.count(b'"entries"') != 1 or not _HAR_HEAD.fullmatch(line):
+def _is_har_head(head: bytes) -> bool:
+    # One "entries" and no escapes: the array opened at the head's end is
+    # then the only one whose items are log.entries.
+    if b"\\" in head or head.count(b'"entries"') != 1 or not _HAR_HEAD.fullmatch(head):
         return False
     try:
-        document = orjson.loads(line + b"]}}")
+        document = orjson.loads(head + b"]}}")
     except orjson.JSONDecodeError:
         return False
     return type(document) is dict and len(document) == 1
 
 
-def _har_line_texts(stream: IO[bytes]) -> Generator[bytes, None, bool]:
-    """Yield the texts of the entries of a HAR document written one a line.
+def _read_har_head(stream: IO[bytes]) -> tuple[int, bytes] | None:
+    """Read a HAR document's head: its size and the opening of its entries.
 
-    Tools that stream HAR documents write them so: the document up to
-    ``"entries": [`` on the first line, then each entry on a line of its own
-    followed by a comma but the last, then ``]}}``. Return True when the
-    document had that layout to its end, False on the first line that
-    breaks it. Each text is checked only to start an object: the caller
-    parses it and, if it is not JSON, the layout is broken there too.
+    The head is the document up to the line break after ``"entries": [``;
+    the opening is the first entry's indentation and its ``{``. None when
+    the document does not start so. The stream is left after the head.
     """
-    if not _is_har_head(stream.readline(_MAX_HAR_HEAD)):
+    block = stream.read(_MAX_HAR_HEAD)
+    found = _HAR_ENTRIES.search(block)
+    if found is None or not _is_har_head(block[: found.end()]):
+        return None
+    first = block[found.end() :]
+    indent = len(first) - len(first.lstrip(b" \t"))
+    if first[indent : indent + 1] != b"{":
+        return None
+    stream.seek(found.end())
+    return found.end(), first[: indent + 1]
+
+
+def _har_entry_texts(
+    stream: IO[bytes], size: int | None, opening: bytes
+) -> Generator[bytes, None, HarLayout]:
+    """Yield the texts of the entries that start in the next ``size`` bytes.
+
+    The stream is at a line's start, after a HAR document's head. Each
+    entry starts on a line of its own that begins with ``opening`` (its
+    indentation and ``{``): a document written one entry a line, as proxies
+    stream them, and one indented as browsers export them, both have this
+    layout. An entry ends where the next one starts, after a comma; the
+    last one ends before the document's end. The last entry of a range is
+    read past the range's end, and the bytes before the range's first entry
+    are passed over: they end the previous range's last entry.
+
+    Each text is checked only to end as an entry; the caller parses it, and
+    a text that is not one object leaves the layout. Return what the range
+    showed of the layout. ``size`` None reads to the end of the document,
+    which must then start with an entry.
+
+    The stream is read in blocks and searched for the line starts, so that
+    the many short lines of an indented document cost no Python code each.
+    """
+    marker = b"\n" + opening
+    buffer = b""
+    is_eof = False
+    while len(buffer) < len(opening) and not is_eof:
+        buffer, is_eof = _read_more(stream, buffer, 0)
+    # Entries must start before ``limit``, in the buffer's coordinates.
+    limit = size
+    starts_inside = False
+    if not buffer.startswith(opening):
+        if limit is None:
+            return HarLayout(is_broken=True)
+        starts_inside = True
+        while (found := buffer.find(marker)) < 0:
+            if is_eof or len(buffer) - len(marker) >= limit:
+                # Every line of the range ends an entry of the range before.
+                return HarLayout(starts_inside=True)
+            # Keep what may be the start of a marker cut by the block's end.
+            kept = max(0, len(buffer) - len(marker) + 1)
+            buffer, is_eof = _read_more(stream, buffer, kept)
+            limit -= kept
+        if found + 1 >= limit:
+            return HarLayout(starts_inside=True)
+        buffer = buffer[found + 1 :]
+        limit -= found + 1
+
+    start = 0
+    while True:
+        # An entry starts at ``start``: find where the next one starts.
+        search = start
+        while (found := buffer.find(marker, search)) < 0 and not is_eof:
+            search = max(start, len(buffer) - len(marker) + 1) - start
+            buffer, is_eof = _read_more(stream, buffer, start)
+            if limit is not None:
+                limit -= start
+            start = 0
+        if found < 0:
+            break
+        text = buffer[start : found + 1].rstrip(_JSON_SPACE)
+        if not text.endswith(b","):
+            return HarLayout(is_broken=True)
+        yield text[:-1]
+        start = found + 1
+        if limit is not None and start >= limit:
+            return HarLayout(starts_inside=starts_inside)
+
+    text = buffer[start:]
+    end = _HAR_TAIL.search(text, max(0, len(text) - _MAX_HAR_TAIL))
+    if end is None:
+        return HarLayout(is_broken=True)
+    text = text[: end.start()]
+    if text.endswith(b","):
+        return HarLayout(is_broken=True)
+    yield text
+    return HarLayout(starts_inside=starts_inside, has_end=True)
+
+
+def _read_more(stream: IO[bytes], buffer: bytes, start: int) -> tuple[bytes, bool]:
+    # Keep the buffer from ``start`` and read as much again (at least a
+    # block), so that a long entry takes a number of reads that grows with
+    # the logarithm of its size. Returns the buffer and whether the stream
+    # ended.
+    block = stream.read(max(_BLOCK, len(buffer) - start))
+    return buffer[start:] + block, not block
+
+
+def _har_layout_entries(stream: IO[bytes]) -> Generator[Any, None, bool]:
+    """Yield the entries of a HAR document that has ``_har_entry_texts``'s layout.
+
+    Parsing each entry alone costs a third of parsing the document event by
+    event. Return True when the document kept the layout to its end, False
+    where it left it, having yielded only entries that a parser of the
+    whole document yields too, so that the caller can parse it again from
+    where the layout broke.
+    """
+    head = _read_har_head(stream)
+    if head is None:
         return False
-
-    expects_entry = True
-    for line in stream:
-        if not expects_entry:
-            rest = line + stream.read(_MAX_HAR_TAIL)
-            return len(rest) <= _MAX_HAR_TAIL and _HAR_TAIL.fullmatch(rest) is not None
-        text = line.rstrip(_JSON_SPACE)
-        expects_entry = text.endswith(b",")
-        if expects_entry:
-            text = text[:-1]
-        if not text.startswith(b"{"):
-            return False
-        yield text
-    return False
-
-
-def _har_lines(stream: IO[bytes]) -> Generator[Any, None, bool]:
-    """Yield the entries of a HAR document written one entry a line.
-
-    Parsing each line whole costs a third of parsing the document event by
-    event. Return as ``_har_line_texts`` does, having yielded only entries
-    that a parser of the whole document yields too, so that the caller can
-    parse it again from where the layout broke.
-    """
-    texts = _har_line_texts(stream)
+    texts = _har_entry_texts(stream, None, head[1])
     while True:
         try:
             text = next(texts)
         except StopIteration as stop:
-            return bool(stop.value)
+            layout = cast(HarLayout, stop.value)
+            return not layout.is_broken
         try:
             entry = orjson.loads(text)
         except orjson.JSONDecodeError:
@@ -390,19 +469,20 @@ def _har_lines(stream: IO[bytes]) -> Generator[Any, None, bool]:
 
 
 def har_head_size(path: str | os.PathLike[str]) -> int | None:
-    """Return the size of a HAR document's first line, if it has the layout.
+    """Return the size of a HAR document's head, if it has the layout.
 
-    None when the document is compressed, cannot be read, or its first line
-    is not the head of a document written one entry a line.
+    None when the document is compressed, cannot be read, or does not start
+    as a document with ``_har_entry_texts``'s layout.
     """
     try:
         with open(path, "rb") as stream:
-            line = stream.readline(_MAX_HAR_HEAD)
+            if stream.read(2) == _GZIP_MAGIC:
+                return None
+            stream.seek(0)
+            head = _read_har_head(stream)
     except OSError:
         return None
-    if line.startswith(_GZIP_MAGIC) or not _is_har_head(line):
-        return None
-    return len(line)
+    return None if head is None else head[0]
 
 
 def read_trace_range(path: str | os.PathLike[str], start: int, end: int) -> TraceReader:
@@ -412,9 +492,10 @@ def read_trace_range(path: str | os.PathLike[str], start: int, end: int) -> Trac
     (or a HAR document's entries) from 1 at the range's first line, and
     after reading ``range_lines`` is the number of lines read, so that the
     caller, knowing the lines before the range, can number them in the
-    file. A HAR document's range is read as lines of one entry each, after
-    the document's first line, and ``har_layout`` then tells what the range
-    showed of the layout.
+    file. In a HAR document's range, ``start`` is after the document's
+    head; the range's entries are those that start in it, numbered from 1
+    (``range_lines`` counts them), and ``har_layout`` then tells what the
+    range showed of the layout.
     """
     reader = TraceReader([path])
     reader._range = (start, end)

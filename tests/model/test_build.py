@@ -196,6 +196,23 @@ def _har_blank_line(entries: list[object]) -> str:
     return '{"log": {"version": "1.2", "entries": [\n' + ",\n".join(texts) + "\n]}}"
 
 
+def _har_indented(entries: list[object]) -> str:
+    # As browsers export HAR: two spaces an indentation level.
+    document = {"log": {"version": "1.2", "creator": {"name": "b"}}}
+    document["log"]["entries"] = entries  # type: ignore[index]
+    return json.dumps(document, indent=2) + "\n"
+
+
+def _har_indented_unevenly(entries: list[object]) -> str:
+    # Valid JSON, but one entry's request starts at the entries' own
+    # indentation: the document is parsed whole from there.
+    text = _har_indented(entries)
+    at = text.index('      "request": {', len(text) // 2)
+    return (
+        text[:at] + '      "request":\n      {' + text[at + len('      "request": {') :]
+    )
+
+
 @pytest.mark.parametrize(
     "layout",
     [
@@ -204,6 +221,8 @@ def _har_blank_line(entries: list[object]) -> str:
         _har_two_on_a_line,
         _har_comma_before_end,
         _har_blank_line,
+        _har_indented,
+        _har_indented_unevenly,
     ],
 )
 def test_a_parallel_har_build_gives_the_same_bytes(
@@ -243,13 +262,14 @@ def test_a_parallel_har_build_gives_the_same_bytes(
         assert three.skipped == one.skipped == {"missing-field": 1, "not-an-entry": 1}
 
 
-def test_a_har_written_one_entry_a_line_is_cut_into_ranges(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("layout", [_har_by_line, _har_indented])
+def test_a_har_whose_entries_each_start_a_line_is_cut_into_ranges(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, layout: Any
 ) -> None:
     entries: list[object] = _shop_entries() * 3
     entries[250] = {"request": {}}
     trace = tmp_path / "capture.har"
-    trace.write_text(_har_by_line(entries), encoding="utf-8")
+    trace.write_text(layout(entries), encoding="utf-8")
     monkeypatch.setattr(build_module, "MIN_PARALLEL_BYTES", 0)
 
     def no_entries(*args: object) -> object:
@@ -269,17 +289,14 @@ def test_a_har_written_one_entry_a_line_is_cut_into_ranges(
     ("layouts", "holds"),
     [
         ([HarLayout(has_end=True)], True),
-        ([HarLayout(ends_open=True), HarLayout(has_end=True)], True),
-        ([HarLayout(), HarLayout(starts_with_end=True, has_end=True)], True),
-        ([HarLayout(ends_open=True), HarLayout(ends_open=True)], False),
-        ([HarLayout(), HarLayout(has_end=True)], False),
-        (
-            [HarLayout(ends_open=True), HarLayout(starts_with_end=True, has_end=True)],
-            False,
-        ),
-        ([HarLayout(starts_with_end=True, has_end=True)], False),
-        ([HarLayout(ends_open=True), HarLayout(is_broken=True)], False),
-        ([HarLayout(ends_open=True), None], False),
+        ([HarLayout(), HarLayout(starts_inside=True, has_end=True)], True),
+        # The last entry runs over the last range, which holds none.
+        ([HarLayout(has_end=True), HarLayout(starts_inside=True)], True),
+        ([HarLayout(), HarLayout()], False),
+        ([HarLayout(starts_inside=True, has_end=True)], False),
+        ([HarLayout(), HarLayout(is_broken=True)], False),
+        ([HarLayout(has_end=True), HarLayout(has_end=True)], False),
+        ([HarLayout(), None], False),
         ([], False),
     ],
 )

@@ -1,5 +1,6 @@
-"""Reading HAR documents written one entry a line, and documents that only
-start so: both give what parsing the whole document gives."""
+"""Reading HAR documents whose entries each start a line (written one entry
+a line, or indented as browsers export them), and documents that only start
+so: all give what parsing the whole document gives."""
 
 from __future__ import annotations
 
@@ -9,7 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from akita_model.reader import _har_lines, read_trace
+from akita_model import reader as reader_module
+from akita_model.parallel import har_layout_holds, split_ranges
+from akita_model.reader import (
+    _har_layout_entries,
+    har_head_size,
+    read_trace,
+    read_trace_range,
+)
 
 from .har import make_entry
 
@@ -19,6 +27,17 @@ HEAD = '{"log": {"version":"1.2","creator":{"name":"t","version":"1"}, "entries"
 def _lines(paths: list[str]) -> str:
     entries = [json.dumps(make_entry(url=path)) for path in paths]
     return HEAD + ",\n".join(entries) + "\n]}}\n"
+
+
+def _indented(paths: list[str], indent: int | str = 2) -> str:
+    document = {
+        "log": {
+            "version": "1.2",
+            "creator": {"name": "t", "version": "1"},
+            "entries": [make_entry(url=path) for path in paths],
+        }
+    }
+    return json.dumps(document, indent=indent) + "\n"
 
 
 def _read(trace: Path) -> tuple[list[str], dict[str, int], list[tuple[int, str]]]:
@@ -33,7 +52,7 @@ def test_reads_every_line_of_the_layout_in_one_pass(tmp_path: Path) -> None:
     trace.write_text(_lines(["/a", "/b", "/c"]), encoding="utf-8")
 
     with trace.open("rb") as stream:
-        lines = _har_lines(stream)
+        lines = _har_layout_entries(stream)
         entries = []
         with pytest.raises(StopIteration) as stop:
             while True:
@@ -44,9 +63,46 @@ def test_reads_every_line_of_the_layout_in_one_pass(tmp_path: Path) -> None:
     assert _read(trace) == (["/a", "/b", "/c"], {}, [])
 
 
+@pytest.mark.parametrize("indent", [2, 4, "\t"])
+def test_reads_an_indented_document_entry_by_entry(
+    tmp_path: Path, indent: int | str
+) -> None:
+    trace = tmp_path / "export.har"
+    trace.write_text(_indented(["/a", "/b", "/c"], indent), encoding="utf-8")
+
+    with trace.open("rb") as stream:
+        entries = _har_layout_entries(stream)
+        urls = []
+        with pytest.raises(StopIteration) as stop:
+            while True:
+                urls.append(next(entries)["request"]["url"])
+
+    assert urls == ["/a", "/b", "/c"]
+    assert stop.value.value is True
+    assert _read(trace) == (["/a", "/b", "/c"], {}, [])
+
+
+@pytest.mark.parametrize("block", [3, 1 << 20])
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
+        # An indented document with more after its entries.
+        (
+            _indented(["/a", "/b"]).replace(
+                "\n    ]\n  }", '\n    ],\n    "pages": []\n  }'
+            ),
+            (["/a", "/b"], {}, []),
+        ),
+        # An indented document cut off in its second entry.
+        (
+            _indented(["/a", "/b"])[:-200],
+            (["/a"], {"truncated": 1}, [(2, "truncated")]),
+        ),
+        # An indented entry whose request opens at the entries' indentation.
+        (
+            _indented(["/a", "/b"]).replace('"request": {', '"request":\n      {', 1),
+            (["/a", "/b"], {}, []),
+        ),
         # Two entries on the third line: the rest is parsed as a document.
         (
             _lines(["/a", "/b"]).replace(
@@ -104,9 +160,12 @@ def test_reads_every_line_of_the_layout_in_one_pass(tmp_path: Path) -> None:
 )
 def test_a_document_that_leaves_the_layout_reads_as_a_whole(
     tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
     text: str,
     expected: tuple[list[str], dict[str, int], list[tuple[int, str]]],
+    block: int,
 ) -> None:
+    monkeypatch.setattr(reader_module, "_BLOCK", block)
     trace = tmp_path / "capture.har"
     trace.write_text(text, encoding="utf-8")
     # A gzipped document is parsed as a whole from its start.
@@ -115,3 +174,38 @@ def test_a_document_that_leaves_the_layout_reads_as_a_whole(
 
     assert _read(trace) == expected
     assert _read(whole) == expected
+
+
+@pytest.mark.parametrize("block", [1, 5, 64, 1 << 20])
+@pytest.mark.parametrize("parts", [1, 2, 3, 7, 40])
+@pytest.mark.parametrize("indent", [None, 2])
+def test_ranges_of_a_document_read_each_entry_once(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    block: int,
+    parts: int,
+    indent: int | None,
+) -> None:
+    # Reading in blocks of a few bytes puts a block's end everywhere: inside
+    # the line breaks that start entries, inside entries and in the end.
+    monkeypatch.setattr(reader_module, "_BLOCK", block)
+    urls = [f"/item/{index}" for index in range(12)]
+    trace = tmp_path / "capture.har"
+    trace.write_text(
+        _lines(urls) if indent is None else _indented(urls, indent), encoding="utf-8"
+    )
+    head = har_head_size(trace)
+    assert head is not None
+
+    read: list[str] = []
+    layouts = []
+    counts = []
+    for trace_range in split_ranges([str(trace)], parts, [head]):
+        reader = read_trace_range(trace, trace_range.start, trace_range.end)
+        read.extend(witness.path for witness in reader)
+        layouts.append(reader.har_layout)
+        counts.append(reader.range_lines)
+
+    assert read == urls
+    assert har_layout_holds(layouts)
+    assert sum(counts) == len(urls)
