@@ -70,12 +70,19 @@ class Run:
     peak_tree_rss_mb: float = 0.0
 
 
-def run_measured(command: Sequence[str], log: Path, cwd: Path | None = None) -> Run:
+def run_measured(
+    command: Sequence[str],
+    log: Path,
+    cwd: Path | None = None,
+    sample_memory: bool = False,
+) -> Run:
     """Run a command to its end; measure it with the kernel's own accounting.
 
     ``os.wait4`` gives the resource usage of this one child (and of the
     children it waited for), unlike ``RUSAGE_CHILDREN``, whose peak is the
-    largest of every child so far.
+    largest of every child so far. With ``sample_memory``, a thread also
+    samples the resident size of the child and its descendants; it costs a
+    good part of a CPU, so timed runs go without it.
     """
     env = {**os.environ, "PYTHONPATH": str(REPOSITORY)}
     with open(log, "wb") as output:
@@ -84,10 +91,12 @@ def run_measured(command: Sequence[str], log: Path, cwd: Path | None = None) -> 
             command, stdout=output, stderr=subprocess.STDOUT, cwd=cwd, env=env
         )
         sampler = _TreeSampler(process.pid)
-        sampler.start()
+        if sample_memory:
+            sampler.start()
         _, status, usage = os.wait4(process.pid, 0)
         seconds = time.perf_counter() - started
-        sampler.stop()
+        if sample_memory:
+            sampler.stop()
     process.returncode = os.waitstatus_to_exitcode(status)
 
     if process.returncode != 0:
@@ -170,7 +179,7 @@ def pretty_har(out: Path, har: Path) -> Path:
     return path
 
 
-def akita_build(trace: Path, work: Path, name: str) -> Run:
+def akita_build(trace: Path, work: Path, name: str, sample_memory: bool = False) -> Run:
     """Build the model and the HTML report of a trace with ``akita``."""
     model = work / f"{name}.yaml"
     command = [
@@ -185,7 +194,7 @@ def akita_build(trace: Path, work: Path, name: str) -> Run:
         "--html",
         str(work / f"{name}.html"),
     ]
-    run = run_measured(command, work / f"{name}.log")
+    run = run_measured(command, work / f"{name}.log", sample_memory=sample_memory)
     _check_model(model, trace)
     return run
 
@@ -398,7 +407,7 @@ def memory(args: argparse.Namespace) -> None:
     rows = []
     for size in args.sizes:
         trace = trace_file(args.out, size, ".jsonl", args.seed)
-        run = akita_build(trace, work, f"akita-{size}")
+        run = akita_build(trace, work, f"akita-{size}", sample_memory=True)
         rows.append((size, trace.stat().st_size / 2**20, run))
         print(
             f"  {size} witnesses: {run.seconds:.1f} s, {run.peak_rss_mb:.1f} MB, "
