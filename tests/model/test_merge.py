@@ -230,3 +230,20 @@ def test_a_constant_sibling_stays_in_the_merge_of_two_halves() -> None:
     } == {"/blog/featured/comments": 10, "/blog/{blog_id}/comments": 26}
     # Each half alone has 13 slugs: too few to collapse.
     assert len(to_openapi(build_summary(first))["paths"]) == 14
+
+
+def test_writing_the_model_leaves_the_summary_as_it_was() -> None:
+    # The collapse of /blog/{slug} is made for the document only: the
+    # summary goes on learning as if no document had been written.
+    witnesses = [
+        parse_entry(make_entry(url=f"/blog/{slug}/comments", response={"n": 1}))
+        for slug in SLUGS
+    ]
+    summary = build_summary(witnesses[:22])
+    before = dump_openapi(to_openapi(summary))
+    assert "/blog/{blog_id}/comments" in to_openapi(summary)["paths"]
+
+    assert dump_openapi(to_openapi(summary)) == before
+    for witness in witnesses[22:]:
+        summary.add(witness)
+    assert dump_openapi(to_openapi(summary)) == _text(witnesses)
