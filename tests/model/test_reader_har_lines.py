@@ -178,22 +178,24 @@ def test_a_document_that_leaves_the_layout_reads_as_a_whole(
 
 @pytest.mark.parametrize("block", [1, 5, 64, 1 << 20])
 @pytest.mark.parametrize("parts", [1, 2, 3, 7, 40])
-@pytest.mark.parametrize("indent", [None, 2])
+@pytest.mark.parametrize("layout", ["lines", "indented", "indented-crlf"])
 def test_ranges_of_a_document_read_each_entry_once(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     block: int,
     parts: int,
-    indent: int | None,
+    layout: str,
 ) -> None:
     # Reading in blocks of a few bytes puts a block's end everywhere: inside
     # the line breaks that start entries, inside entries and in the end.
     monkeypatch.setattr(reader_module, "_BLOCK", block)
     urls = [f"/item/{index}" for index in range(12)]
+    text = _lines(urls) if layout == "lines" else _indented(urls)
+    if layout == "indented-crlf":
+        # As an editor on Windows saves it.
+        text = text.replace("\n", "\r\n")
     trace = tmp_path / "capture.har"
-    trace.write_text(
-        _lines(urls) if indent is None else _indented(urls, indent), encoding="utf-8"
-    )
+    trace.write_bytes(text.encode("utf-8"))
     head = har_head_size(trace)
     assert head is not None
 
