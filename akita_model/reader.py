@@ -49,7 +49,9 @@ _HAR_HEAD = re.compile(
 _HAR_ENTRIES = re.compile(rb'"entries"[ \t\r\n]*:[ \t\r\n]*\[[ \t\r]*\n')
 _HAR_TAIL = re.compile(rb"[ \t\r\n]*\][ \t\r\n]*\}[ \t\r\n]*\}[ \t\r\n]*\Z")
 _JSON_SPACE = b" \t\r\n"
-_MAX_HAR_HEAD = 64 * 1024
+# Browsers list the pages of a capture before its entries: a long capture
+# has a long head.
+_MAX_HAR_HEAD = 1 << 20
 _MAX_HAR_TAIL = 64
 _BLOCK = 1 << 20
 

@@ -211,3 +211,43 @@ def test_ranges_of_a_document_read_each_entry_once(
     assert read == urls
     assert har_layout_holds(layouts)
     assert sum(counts) == len(urls)
+
+
+def test_reads_a_browser_export_with_a_long_list_of_pages_first(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # As browsers export HAR: the pages come before the entries, here more
+    # than 64 kB of them, and entries carry the browser's own fields.
+    pages = [
+        {
+            "startedDateTime": "2026-12-03T21:00:00.000Z",
+            "id": f"page_{index}",
+            "title": f"https://shop.example/products/{index}",
+            "pageTimings": {"onContentLoad": 120.5, "onLoad": 340.25},
+        }
+        for index in range(1500)
+    ]
+    entries = [
+        {**make_entry(url=f"/api/item/{index}"), "_resourceType": "fetch"}
+        for index in range(5)
+    ]
+    document = {
+        "log": {
+            "version": "1.2",
+            "creator": {"name": "WebInspector", "version": "537.36"},
+            "pages": pages,
+            "entries": entries,
+        }
+    }
+    trace = tmp_path / "export.har"
+    trace.write_text(json.dumps(document, indent=2), encoding="utf-8")
+
+    head = har_head_size(trace)
+
+    assert head is not None and head > 64 * 1024
+
+    def no_whole_parse(*args: object, **kwargs: object) -> object:
+        raise AssertionError("the document was parsed whole")
+
+    monkeypatch.setattr(reader_module.ijson, "items", no_whole_parse)
+    assert _read(trace) == ([f"/api/item/{index}" for index in range(5)], {}, [])
