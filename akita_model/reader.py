@@ -38,6 +38,9 @@ logger = logging.getLogger(__name__)
 MAX_PROBLEMS = 20
 
 _GZIP_MAGIC = b"\x1f\x8b"
+# Windows tools start UTF-8 text with a byte order mark, which a JSON parser
+# may ignore (RFC 8259, section 8.1): the reader passes over it.
+_UTF8_BOM = b"\xef\xbb\xbf"
 
 # The head, the opening of the entries, the end and the white space of a
 # HAR document whose entries each start a line (see _har_entry_texts).
@@ -180,8 +183,11 @@ class TraceReader:
             elif self._range is not None:
                 start, end = self._range
                 stream.seek(start)
-                yield from self._read_jsonl(path, stream, end - start)
+                if start == 0:
+                    _skip_bom(stream)
+                yield from self._read_jsonl(path, stream, end - stream.tell())
             else:
+                _skip_bom(stream)
                 yield from self._read_jsonl(path, stream)
 
     def har_entries(self) -> Iterator[tuple[Path, int, Any]]:
@@ -230,6 +236,7 @@ class TraceReader:
         # The entries whose first line starts in [start, end), numbered from
         # 1. Stop where the range leaves the layout: the caller then reads
         # the whole document again with a parser of the whole.
+        _skip_bom(stream)
         head = _read_har_head(stream)
         if head is None:
             self.har_layout = HarLayout(is_broken=True)
@@ -260,6 +267,7 @@ class TraceReader:
 
     def _har_entries(self, path: Path, stream: IO[bytes]) -> Iterator[tuple[int, Any]]:
         entry_number = 0
+        _skip_bom(stream)
         if not isinstance(stream, gzip.GzipFile):
             entries = _har_layout_entries(stream)
             try:
@@ -273,6 +281,7 @@ class TraceReader:
             # The document leaves the layout after all: parse it whole again,
             # passing over the entries already given.
             stream.seek(0)
+            _skip_bom(stream)
 
         skip = entry_number
         entry_number = 0
@@ -339,12 +348,14 @@ def _is_har_head(head: bytes) -> bool:
 
 
 def _read_har_head(stream: IO[bytes]) -> tuple[int, bytes] | None:
-    """Read a HAR document's head: its size and the opening of its entries.
+    """Read a HAR document's head: where it ends and how its entries open.
 
-    The head is the document up to the line break after ``"entries": [``;
-    the opening is the first entry's indentation and its ``{``. None when
-    the document does not start so. The stream is left after the head.
+    The stream is at the document's start. The head is the document up to
+    the line break after ``"entries": [``; the opening is the first entry's
+    indentation and its ``{``. None when the document does not start so.
+    The stream is left after the head.
     """
+    start = stream.tell()
     block = stream.read(_MAX_HAR_HEAD)
     found = _HAR_ENTRIES.search(block)
     if found is None or not _is_har_head(block[: found.end()]):
@@ -353,8 +364,15 @@ def _read_har_head(stream: IO[bytes]) -> tuple[int, bytes] | None:
     indent = len(first) - len(first.lstrip(b" \t"))
     if first[indent : indent + 1] != b"{":
         return None
-    stream.seek(found.end())
-    return found.end(), first[: indent + 1]
+    stream.seek(start + found.end())
+    return start + found.end(), first[: indent + 1]
+
+
+def _skip_bom(stream: IO[bytes]) -> None:
+    """Pass over a UTF-8 byte order mark at the stream's position, if any."""
+    start = stream.tell()
+    if stream.read(len(_UTF8_BOM)) != _UTF8_BOM:
+        stream.seek(start)
 
 
 def _har_entry_texts(
@@ -471,7 +489,7 @@ def _har_layout_entries(stream: IO[bytes]) -> Generator[Any, None, bool]:
 
 
 def har_head_size(path: str | os.PathLike[str]) -> int | None:
-    """Return the size of a HAR document's head, if it has the layout.
+    """Return the offset of a HAR document's head's end, if it has the layout.
 
     None when the document is compressed, cannot be read, or does not start
     as a document with ``_har_entry_texts``'s layout.
@@ -481,6 +499,7 @@ def har_head_size(path: str | os.PathLike[str]) -> int | None:
             if stream.read(2) == _GZIP_MAGIC:
                 return None
             stream.seek(0)
+            _skip_bom(stream)
             head = _read_har_head(stream)
     except OSError:
         return None

@@ -409,3 +409,36 @@ def test_a_build_in_a_process_of_one_thread_forks_its_workers(
 
     assert (run.returncode, run.stdout, run.stderr) == (0, "fork\n", "")
     assert forked.read_bytes() == single.read_bytes()
+
+
+@pytest.mark.parametrize("layout", ["jsonl", "har-indented", "har-lines"])
+def test_a_trace_with_a_byte_order_mark_is_cut_into_ranges_too(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, layout: str
+) -> None:
+    entries: list[object] = _shop_entries()
+    if layout == "jsonl":
+        text = "\n".join(json.dumps(entry) for entry in entries) + "\n"
+        trace = tmp_path / "trace.jsonl"
+    else:
+        text = (
+            _har_indented(entries)
+            if layout == "har-indented"
+            else (_har_by_line(entries))
+        )
+        trace = tmp_path / "capture.har"
+    trace.write_bytes(b"\xef\xbb\xbf" + text.encode("utf-8"))
+    monkeypatch.setattr(build_module, "MIN_PARALLEL_BYTES", 0)
+    if layout != "jsonl":
+
+        def no_entries(*args: object) -> object:
+            raise AssertionError("the document was parsed whole")
+
+        monkeypatch.setattr(parallel_module, "_build_har_entries", no_entries)
+    single, parallel = tmp_path / "single.yaml", tmp_path / "parallel.yaml"
+
+    one = build_files([trace], model_path=single, jobs=1)
+    three = build_files([trace], model_path=parallel, jobs=3)
+
+    assert parallel.read_bytes() == single.read_bytes()
+    assert three.witnesses == one.witnesses == len(entries)
+    assert three.skipped == one.skipped == {}

@@ -303,3 +303,37 @@ def test_an_empty_trace_reads_nothing(tmp_path: Path) -> None:
     assert list(reader) == []
     assert reader.witnesses == 0
     assert reader.skipped == {}
+
+
+BOM = b"\xef\xbb\xbf"
+
+
+@pytest.mark.parametrize(
+    "layout", ["jsonl", "jsonl.gz", "har", "har-indented", "har-lines", "har.gz"]
+)
+def test_passes_over_a_byte_order_mark(tmp_path: Path, layout: str) -> None:
+    # Windows tools start UTF-8 files with one; JSON lets a parser ignore it.
+    entries = [make_entry(url=f"/api/items/{index}") for index in range(3)]
+    entries[1] = {"request": {}}
+    if layout.startswith("jsonl"):
+        text = "\n".join(json.dumps(entry) for entry in entries) + "\n"
+    elif layout == "har-indented":
+        text = json.dumps({"log": {"entries": entries}}, indent=2)
+    elif layout == "har-lines":
+        text = (
+            '{"log": {"entries": [\n'
+            + ",\n".join(json.dumps(entry) for entry in entries)
+            + "\n]}}\n"
+        )
+    else:
+        text = json.dumps({"log": {"entries": entries}})
+    data = BOM + text.encode("utf-8")
+    name = "trace." + layout.removesuffix("-indented").removesuffix("-lines")
+    trace = tmp_path / name
+    trace.write_bytes(gzip.compress(data) if name.endswith(".gz") else data)
+
+    reader = read_trace([trace])
+    paths = [witness.path for witness in reader]
+
+    assert paths == ["/api/items/0", "/api/items/2"]
+    assert [(p.line, p.reason) for p in reader.problems] == [(2, "missing-field")]
