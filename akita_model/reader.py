@@ -155,6 +155,7 @@ class TraceReader:
         with ExitStack() as stack:
             stream = self._open(path, stack)
             try:
+                _check_encoding(path, stream)
                 yield stream
             except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
                 self.skip(
@@ -291,22 +292,8 @@ class TraceReader:
                 entry_number += 1
                 if entry_number > skip:
                     yield entry_number, entry
-        except ijson.IncompleteJSONError:
-            self.skip(
-                path,
-                entry_number + 1,
-                EntryError(
-                    "truncated", "The HAR document is cut off; its end is lost."
-                ),
-                True,
-            )
-        except ijson.JSONError:
-            self.skip(
-                path,
-                entry_number + 1,
-                EntryError("not-json", "The HAR document is not valid JSON here."),
-                True,
-            )
+        except ijson.JSONError as exc:
+            self.skip(path, entry_number + 1, _document_error(exc), True)
 
     def _read_har(self, path: Path, stream: IO[bytes]) -> Iterator[Witness]:
         for entry_number, entry in self._har_entries(path, stream):
@@ -366,6 +353,45 @@ def _read_har_head(stream: IO[bytes]) -> tuple[int, bytes] | None:
         return None
     stream.seek(start + found.end())
     return start + found.end(), first[: indent + 1]
+
+
+def _document_error(error: Exception) -> EntryError:
+    """Say what a parser of the whole HAR document met, as a skip reason.
+
+    yajl, ijson's C parser, reports every error as an incomplete document;
+    its message tells an early end from the rest.
+    """
+    text = str(error)
+    if "premature EOF" in text or "Incomplete or empty" in text:
+        return EntryError("truncated", "The HAR document is cut off; its end is lost.")
+    if "trailing garbage" in text or "Additional data" in text:
+        return EntryError(
+            "not-json",
+            "The HAR document goes on after its end: a .har file holds one JSON "
+            "document (a trace of one entry a line is read as such when its "
+            "name ends in .jsonl).",
+        )
+    return EntryError("not-json", "The HAR document is not valid JSON here.")
+
+
+# Byte order marks of the encodings a JSON text may not be in, longest first.
+_OTHER_BOMS = (
+    (b"\xff\xfe\x00\x00", "UTF-32"),
+    (b"\x00\x00\xfe\xff", "UTF-32"),
+    (b"\xff\xfe", "UTF-16"),
+    (b"\xfe\xff", "UTF-16"),
+)
+
+
+def _check_encoding(path: Path, stream: IO[bytes]) -> None:
+    """Raise ``TraceError`` for a trace that starts as UTF-16 or UTF-32 text."""
+    first: bytes = cast(Any, stream).peek(4)[:4]
+    for mark, encoding in _OTHER_BOMS:
+        if first.startswith(mark):
+            raise TraceError(
+                f"The trace {str(path)!r} is {encoding} text; traces are UTF-8: "
+                f"convert it first, for example with iconv -f {encoding} -t UTF-8."
+            )
 
 
 def _skip_bom(stream: IO[bytes]) -> None:

@@ -186,7 +186,7 @@ def _har_two_on_a_line(entries: list[object]) -> str:
 
 def _har_comma_before_end(entries: list[object]) -> str:
     # A comma after the last entry: not JSON, so the whole-document parser
-    # reads the entries it can and reports the end as cut off.
+    # reads the entries it can and reports the rest as not JSON.
     return _har_by_line(entries).replace("\n]}}", ",\n]}}")
 
 
@@ -255,7 +255,7 @@ def test_a_parallel_har_build_gives_the_same_bytes(
             == {
                 "missing-field": 1,
                 "not-an-entry": 1,
-                "truncated": 1,
+                "not-json": 1,
             }
         )
     else:
@@ -323,8 +323,8 @@ def test_a_har_line_that_is_not_json_is_found_in_parallel(
 
     assert parallel.read_bytes() == single.read_bytes()
     assert two.witnesses == one.witnesses == 60
-    assert two.skipped == one.skipped == {"truncated": 1}
-    assert [(p.line, p.reason) for p in two.problems] == [(61, "truncated")]
+    assert two.skipped == one.skipped == {"not-json": 1}
+    assert [(p.line, p.reason) for p in two.problems] == [(61, "not-json")]
     assert two.problems == one.problems
 
 

@@ -337,3 +337,60 @@ def test_passes_over_a_byte_order_mark(tmp_path: Path, layout: str) -> None:
 
     assert paths == ["/api/items/0", "/api/items/2"]
     assert [(p.line, p.reason) for p in reader.problems] == [(2, "missing-field")]
+
+
+@pytest.mark.parametrize(
+    ("encoding", "name"),
+    [
+        ("utf-16", "UTF-16"),
+        ("utf-16-be", "UTF-16"),
+        ("utf-32", "UTF-32"),
+    ],
+)
+@pytest.mark.parametrize("suffix", [".jsonl", ".har", ".har.gz"])
+def test_a_trace_in_another_encoding_is_a_trace_error(
+    tmp_path: Path, encoding: str, name: str, suffix: str
+) -> None:
+    # As Windows PowerShell writes text by default: with a byte order mark.
+    text = json.dumps({"log": {"entries": [make_entry()]}})
+    data = ("\ufeff" if encoding == "utf-16-be" else "") + text
+    encoded = data.encode(encoding)
+    trace = tmp_path / f"trace{suffix}"
+    trace.write_bytes(gzip.compress(encoded) if suffix.endswith(".gz") else encoded)
+
+    with pytest.raises(TraceError) as error:
+        list(read_trace([trace]))
+
+    assert str(error.value) == (
+        f"The trace {str(trace)!r} is {name} text; traces are UTF-8: convert it "
+        f"first, for example with iconv -f {name} -t UTF-8."
+    )
+
+
+def test_a_json_lines_trace_named_har_says_so(tmp_path: Path) -> None:
+    trace = tmp_path / "trace.har"
+    trace.write_text(
+        json.dumps(make_entry()) + "\n" + json.dumps(make_entry()) + "\n",
+        encoding="utf-8",
+    )
+    reader = read_trace([trace])
+
+    assert list(reader) == []
+    assert [(p.line, p.reason, str(p)) for p in reader.problems] == [
+        (
+            1,
+            "not-json",
+            f"{trace}, entry 1: The HAR document goes on after its end: a .har "
+            "file holds one JSON document (a trace of one entry a line is read "
+            "as such when its name ends in .jsonl). (not-json)",
+        )
+    ]
+
+
+def test_an_empty_har_document_is_cut_off(tmp_path: Path) -> None:
+    trace = tmp_path / "trace.har"
+    trace.write_bytes(b"")
+    reader = read_trace([trace])
+
+    assert list(reader) == []
+    assert dict(reader.skipped) == {"truncated": 1}

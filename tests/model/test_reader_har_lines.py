@@ -120,15 +120,15 @@ def test_reads_an_indented_document_entry_by_entry(
             _lines(["/a", "/b"]).replace("]}}", '], "pages": [{"id": "p"}]}}'),
             (["/a", "/b"], {}, []),
         ),
-        # A comma missing between two entries (yajl calls it incomplete).
+        # A comma missing between two entries.
         (
             _lines(["/a", "/b", "/c"]).replace("},\n", "}\n", 2),
-            (["/a"], {"truncated": 1}, [(2, "truncated")]),
+            (["/a"], {"not-json": 1}, [(2, "not-json")]),
         ),
         # A comma after the last entry.
         (
             _lines(["/a", "/b"]).replace("\n]}}", ",\n]}}"),
-            (["/a", "/b"], {"truncated": 1}, [(3, "truncated")]),
+            (["/a", "/b"], {"not-json": 1}, [(3, "not-json")]),
         ),
         # Cut off in the second entry.
         (_lines(["/a", "/b"])[:-60], (["/a"], {"truncated": 1}, [(2, "truncated")])),
