@@ -40,6 +40,7 @@ from akita_model.reader import (
     Problem,
     TraceReader,
     har_head_size,
+    is_har_document,
     read_trace,
     read_trace_range,
 )
@@ -102,15 +103,14 @@ def _context() -> (
 
 
 def is_har(path: str | os.PathLike[str]) -> bool:
-    """Tell whether a trace is a HAR document (``.har``, ``.har.gz``)."""
-    return str(path).lower().endswith((".har", ".har.gz"))
+    """Tell whether a trace is a HAR document, by its name or its start."""
+    return is_har_document(path)
 
 
 def can_split(paths: Sequence[str | os.PathLike[str]]) -> bool:
     """Tell whether every trace is a plain JSONL file, which can be cut."""
     for path in paths:
-        name = str(path).lower()
-        if name.endswith((".har", ".gz")):
+        if str(path).lower().endswith(".gz") or is_har_document(path):
             return False
         try:
             with open(path, "rb") as stream:

@@ -49,6 +49,7 @@ _HAR_HEAD = re.compile(
     rb"[ \t\r\n]*\[[ \t\r]*\n",
     re.DOTALL,
 )
+_HAR_START = re.compile(rb'[ \t\r\n]*\{[ \t\r\n]*"log"[ \t\r\n]*:')
 _HAR_ENTRIES = re.compile(rb'"entries"[ \t\r\n]*:[ \t\r\n]*\[[ \t\r]*\n')
 _HAR_TAIL = re.compile(rb"[ \t\r\n]*\][ \t\r\n]*\}[ \t\r\n]*\}[ \t\r\n]*\Z")
 _JSON_SPACE = b" \t\r\n"
@@ -57,6 +58,8 @@ _JSON_SPACE = b" \t\r\n"
 _MAX_HAR_HEAD = 1 << 20
 _MAX_HAR_TAIL = 64
 _BLOCK = 1 << 20
+# How much of a file's start tells a HAR document from JSON Lines.
+_SNIFF_SIZE = 4096
 
 
 # Pickled between processes: a plain class, so that unpickling sets frozen
@@ -174,9 +177,10 @@ class TraceReader:
         logger.debug("read %s", path)
 
     def _read_file(self, path: Path) -> Iterator[Witness]:
-        name = path.name.lower()
-        is_har = name.endswith(".har") or name.endswith(".har.gz")
+        is_har = _is_har_name(path)
         with self._reading(path, is_har) as stream:
+            # A HAR document saved under another name is read as one.
+            is_har = is_har or starts_as_har(cast(Any, stream).peek(_SNIFF_SIZE))
             if is_har and self._range is not None:
                 yield from self._read_har_range(path, stream, *self._range)
             elif is_har:
@@ -392,6 +396,37 @@ def _check_encoding(path: Path, stream: IO[bytes]) -> None:
                 f"The trace {str(path)!r} is {encoding} text; traces are UTF-8: "
                 f"convert it first, for example with iconv -f {encoding} -t UTF-8."
             )
+
+
+def _is_har_name(path: str | os.PathLike[str]) -> bool:
+    return str(path).lower().endswith((".har", ".har.gz"))
+
+
+def starts_as_har(start: bytes) -> bool:
+    """Tell whether a file's first bytes open a HAR document (``{"log":``)."""
+    if start.startswith(_UTF8_BOM):
+        start = start[len(_UTF8_BOM) :]
+    return _HAR_START.match(start) is not None
+
+
+def is_har_document(path: str | os.PathLike[str]) -> bool:
+    """Tell whether a trace is a HAR document: by its name, else its start.
+
+    A ``.har`` or ``.har.gz`` name says so; a file of another name (an
+    export saved as ``.json``) that opens as ``{"log":`` is one too.
+    """
+    if _is_har_name(path):
+        return True
+    try:
+        with open(path, "rb") as raw:
+            if raw.read(2) != _GZIP_MAGIC:
+                raw.seek(0)
+                return starts_as_har(raw.read(_SNIFF_SIZE))
+            raw.seek(0)
+            with gzip.GzipFile(fileobj=raw, mode="rb") as stream:
+                return starts_as_har(stream.read(_SNIFF_SIZE))
+    except (OSError, EOFError, zlib.error):
+        return False
 
 
 def _skip_bom(stream: IO[bytes]) -> None:

@@ -442,3 +442,27 @@ def test_a_trace_with_a_byte_order_mark_is_cut_into_ranges_too(
     assert parallel.read_bytes() == single.read_bytes()
     assert three.witnesses == one.witnesses == len(entries)
     assert three.skipped == one.skipped == {}
+
+
+def test_a_har_document_named_json_is_cut_as_a_har_document(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    entries: list[object] = _shop_entries()
+    entries[7] = {"request": {}}
+    trace = tmp_path / "export.json"
+    trace.write_text(_har_indented(entries), encoding="utf-8")
+    monkeypatch.setattr(build_module, "MIN_PARALLEL_BYTES", 0)
+
+    def no_entries(*args: object) -> object:
+        raise AssertionError("the document was parsed whole")
+
+    monkeypatch.setattr(parallel_module, "_build_har_entries", no_entries)
+    single, parallel = tmp_path / "single.yaml", tmp_path / "parallel.yaml"
+
+    one = build_files([trace], model_path=single, jobs=1)
+    three = build_files([trace], model_path=parallel, jobs=3)
+
+    assert parallel.read_bytes() == single.read_bytes()
+    assert three.witnesses == one.witnesses == len(entries) - 1
+    assert three.problems == one.problems
+    assert [(p.line, p.is_entry_number) for p in three.problems] == [(8, True)]

@@ -394,3 +394,32 @@ def test_an_empty_har_document_is_cut_off(tmp_path: Path) -> None:
 
     assert list(reader) == []
     assert dict(reader.skipped) == {"truncated": 1}
+
+
+@pytest.mark.parametrize("name", ["export.json", "export.jsonl", "export.json.gz"])
+@pytest.mark.parametrize("indent", [None, 2])
+def test_a_har_document_under_another_name_reads_as_one(
+    tmp_path: Path, name: str, indent: int | None
+) -> None:
+    entries = [make_entry(url="/api/a"), {"request": {}}, make_entry(url="/api/b")]
+    text = json.dumps({"log": {"version": "1.2", "entries": entries}}, indent=indent)
+    trace = tmp_path / name
+    data = text.encode("utf-8")
+    trace.write_bytes(gzip.compress(data) if name.endswith(".gz") else data)
+
+    reader = read_trace([trace])
+
+    assert [witness.path for witness in reader] == ["/api/a", "/api/b"]
+    assert [(p.line, p.reason, p.is_entry_number) for p in reader.problems] == [
+        (2, "missing-field", True)
+    ]
+
+
+def test_json_lines_under_a_json_name_read_as_lines(tmp_path: Path) -> None:
+    trace = tmp_path / "trace.json"
+    trace.write_text(
+        json.dumps(make_entry(url="/a")) + "\n" + json.dumps(make_entry(url="/b")),
+        encoding="utf-8",
+    )
+
+    assert [witness.path for witness in read_trace([trace])] == ["/a", "/b"]
