@@ -56,6 +56,7 @@ _JSON_SPACE = b" \t\r\n"
 # Browsers list the pages of a capture before its entries: a long capture
 # has a long head.
 _MAX_HAR_HEAD = 1 << 20
+_HAR_HEAD_STEP = 64 * 1024
 _MAX_HAR_TAIL = 64
 _BLOCK = 1 << 20
 # How much of a file's start tells a HAR document from JSON Lines.
@@ -227,13 +228,21 @@ class TraceReader:
                 )
                 self.skip(path, line_number, EntryError(reason, message), False)
                 continue
-            try:
-                witness = parse_entry(entry)
-            except EntryError as error:
-                self.skip(path, line_number, error, False)
-                continue
-            self.witnesses += 1
-            yield witness
+            witness = self._witness(path, line_number, entry, False)
+            if witness is not None:
+                yield witness
+
+    def _witness(
+        self, path: Path, number: int, entry: Any, is_har: bool
+    ) -> Witness | None:
+        # The witness of a parsed entry, counted; or None, the entry skipped.
+        try:
+            witness = parse_entry(entry)
+        except EntryError as error:
+            self.skip(path, number, error, is_har)
+            return None
+        self.witnesses += 1
+        return witness
 
     def _read_har_range(
         self, path: Path, stream: IO[bytes], start: int, end: int
@@ -247,28 +256,19 @@ class TraceReader:
             self.har_layout = HarLayout(is_broken=True)
             return
         stream.seek(start)
-        texts = _har_entry_texts(stream, end - start, head[1])
+        entries = _parsed_entries(_har_entry_texts(stream, end - start, head[1]))
         number = 0
         while True:
             try:
-                text = next(texts)
+                entry = next(entries)
             except StopIteration as stop:
                 self.har_layout = cast(HarLayout, stop.value)
                 return
             number += 1
             self.range_lines = number
-            try:
-                entry = orjson.loads(text)
-            except orjson.JSONDecodeError:
-                self.har_layout = HarLayout(is_broken=True)
-                return
-            try:
-                witness = parse_entry(entry)
-            except EntryError as error:
-                self.skip(path, number, error, True)
-                continue
-            self.witnesses += 1
-            yield witness
+            witness = self._witness(path, number, entry, True)
+            if witness is not None:
+                yield witness
 
     def _har_entries(self, path: Path, stream: IO[bytes]) -> Iterator[tuple[int, Any]]:
         entry_number = 0
@@ -301,13 +301,9 @@ class TraceReader:
 
     def _read_har(self, path: Path, stream: IO[bytes]) -> Iterator[Witness]:
         for entry_number, entry in self._har_entries(path, stream):
-            try:
-                witness = parse_entry(entry)
-            except EntryError as error:
-                self.skip(path, entry_number, error, True)
-                continue
-            self.witnesses += 1
-            yield witness
+            witness = self._witness(path, entry_number, entry, True)
+            if witness is not None:
+                yield witness
 
 
 def _numbered_lines(stream: IO[bytes], size: int | None) -> Iterator[tuple[int, bytes]]:
@@ -347,8 +343,20 @@ def _read_har_head(stream: IO[bytes]) -> tuple[int, bytes] | None:
     The stream is left after the head.
     """
     start = stream.tell()
-    block = stream.read(_MAX_HAR_HEAD)
-    found = _HAR_ENTRIES.search(block)
+    # Most heads are short: read a step at a time, and stop once the first
+    # "entries" is followed by its line break and the first entry's start.
+    block = b""
+    found: re.Match[bytes] | None = None
+    while len(block) < _MAX_HAR_HEAD:
+        more = stream.read(min(_HAR_HEAD_STEP, _MAX_HAR_HEAD - len(block)))
+        block += more
+        found = _HAR_ENTRIES.search(block)
+        if not more or (
+            found is not None
+            and found.start() == block.find(b'"entries"')
+            and block[found.end() :].strip(b" \t")
+        ):
+            break
     if found is None or not _is_har_head(block[: found.end()]):
         return None
     first = block[found.end() :]
@@ -535,17 +543,26 @@ def _har_layout_entries(stream: IO[bytes]) -> Generator[Any, None, bool]:
     head = _read_har_head(stream)
     if head is None:
         return False
-    texts = _har_entry_texts(stream, None, head[1])
+    layout = yield from _parsed_entries(_har_entry_texts(stream, None, head[1]))
+    return not layout.is_broken
+
+
+def _parsed_entries(
+    texts: Generator[bytes, None, HarLayout],
+) -> Generator[Any, None, HarLayout]:
+    """Parse the entry texts ``_har_entry_texts`` yields, and return its layout.
+
+    A text that is not JSON leaves the layout: the parsing stops there.
+    """
     while True:
         try:
             text = next(texts)
         except StopIteration as stop:
-            layout = cast(HarLayout, stop.value)
-            return not layout.is_broken
+            return cast(HarLayout, stop.value)
         try:
             entry = orjson.loads(text)
         except orjson.JSONDecodeError:
-            return False
+            return HarLayout(is_broken=True)
         yield entry
 
 
