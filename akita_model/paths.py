@@ -461,11 +461,11 @@ class PathTrie:
 
     def finalised(self) -> PathTrie:
         """Return a copy with every prefix collapsed as the model has it."""
+        # normalise builds new dicts of prefixes and only reads these ones:
+        # handing them over leaves this trie as it is.
         final = PathTrie()
-        final._literals = {
-            prefix: dict(counts) for prefix, counts in self._literals.items()
-        }
-        final._collapsed = dict(self._collapsed)
+        final._literals = self._literals
+        final._collapsed = self._collapsed
         final._roots = set(self._roots)
         final.normalise(final=True)
         return final
