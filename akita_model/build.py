@@ -25,9 +25,8 @@ from akita_model.parallel import (
     build_parallel,
     can_split,
     default_jobs,
-    is_har,
 )
-from akita_model.reader import Problem, TraceReader, read_trace
+from akita_model.reader import Problem, TraceReader, is_har_document, read_trace
 from akita_model.witness import Witness
 
 logger = logging.getLogger(__name__)
@@ -126,7 +125,7 @@ def build_files(
     built: RangeSummary | None = None
     if is_large and can_split(paths):
         built = build_parallel(paths, service, jobs)
-    elif is_large and all(is_har(path) for path in paths):
+    elif is_large and all(is_har_document(path) for path in paths):
         built = build_har_parallel(paths, service, jobs, progress)
     if built is not None:
         summary, witnesses, problems = built.summary, built.witnesses, built.problems

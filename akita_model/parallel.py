@@ -102,11 +102,6 @@ def _context() -> (
     return multiprocessing.get_context("spawn")
 
 
-def is_har(path: str | os.PathLike[str]) -> bool:
-    """Tell whether a trace is a HAR document, by its name or its start."""
-    return is_har_document(path)
-
-
 def can_split(paths: Sequence[str | os.PathLike[str]]) -> bool:
     """Tell whether every trace is a plain JSONL file, which can be cut."""
     for path in paths:
