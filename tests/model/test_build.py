@@ -18,7 +18,7 @@ from openapi_spec_validator import validate
 
 from akita_model import build as build_module
 from akita_model import parallel as parallel_module
-from akita_model.build import build_files
+from akita_model.build import BuildResult, build_files
 from akita_model.errors import ModelError, OutputError, TraceError
 from akita_model.parallel import har_layout_holds, split_ranges
 from akita_model.reader import HarLayout
@@ -115,6 +115,17 @@ def test_an_unwritable_model_is_an_output_error(tmp_path: Path) -> None:
     )
 
 
+def _build_alone_and_in(
+    tmp_path: Path, trace: Path, jobs: int
+) -> tuple[BuildResult, BuildResult]:
+    # Build in one process and in ``jobs``: the models must be the same bytes.
+    single, parallel = tmp_path / "single.yaml", tmp_path / "parallel.yaml"
+    one = build_files([trace], model_path=single, jobs=1)
+    many = build_files([trace], model_path=parallel, jobs=jobs)
+    assert parallel.read_bytes() == single.read_bytes()
+    return one, many
+
+
 def test_a_parallel_build_gives_the_same_bytes(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -124,12 +135,8 @@ def test_a_parallel_build_gives_the_same_bytes(
     trace = tmp_path / "trace.jsonl"
     trace.write_text("\n".join(lines * 3) + "\n", encoding="utf-8")
     monkeypatch.setattr(build_module, "MIN_PARALLEL_BYTES", 0)
-    single, parallel = tmp_path / "single.yaml", tmp_path / "parallel.yaml"
+    one, two = _build_alone_and_in(tmp_path, trace, jobs=3)
 
-    one = build_files([trace], model_path=single, jobs=1)
-    two = build_files([trace], model_path=parallel, jobs=3)
-
-    assert parallel.read_bytes() == single.read_bytes()
     validate(two.openapi)
     assert two.witnesses == one.witnesses == 294
     assert two.skipped == one.skipped == {"not-an-entry": 3, "not-json": 3}
@@ -198,9 +205,8 @@ def _har_blank_line(entries: list[object]) -> str:
 
 def _har_indented(entries: list[object]) -> str:
     # As browsers export HAR: two spaces an indentation level.
-    document = {"log": {"version": "1.2", "creator": {"name": "b"}}}
-    document["log"]["entries"] = entries  # type: ignore[index]
-    return json.dumps(document, indent=2) + "\n"
+    log = {"version": "1.2", "creator": {"name": "b"}, "entries": entries}
+    return json.dumps({"log": log}, indent=2) + "\n"
 
 
 def _har_indented_unevenly(entries: list[object]) -> str:
@@ -211,6 +217,14 @@ def _har_indented_unevenly(entries: list[object]) -> str:
     return (
         text[:at] + '      "request":\n      {' + text[at + len('      "request": {') :]
     )
+
+
+def _forbid_whole_parse(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The build must cut the HAR document into ranges, never parse it whole.
+    def no_entries(*args: object) -> object:
+        raise AssertionError("the document was parsed whole")
+
+    monkeypatch.setattr(parallel_module, "_build_har_entries", no_entries)
 
 
 @pytest.mark.parametrize(
@@ -235,12 +249,8 @@ def test_a_parallel_har_build_gives_the_same_bytes(
     trace.write_text(layout(entries), encoding="utf-8")
     monkeypatch.setattr(build_module, "MIN_PARALLEL_BYTES", 0)
     monkeypatch.setattr(parallel_module, "HAR_BATCH", 16)
-    single, parallel = tmp_path / "single.yaml", tmp_path / "parallel.yaml"
+    one, three = _build_alone_and_in(tmp_path, trace, jobs=3)
 
-    one = build_files([trace], model_path=single, jobs=1)
-    three = build_files([trace], model_path=parallel, jobs=3)
-
-    assert parallel.read_bytes() == single.read_bytes()
     validate(three.openapi)
     assert three.witnesses == one.witnesses == 198
     assert three.problems == one.problems
@@ -271,11 +281,7 @@ def test_a_har_whose_entries_each_start_a_line_is_cut_into_ranges(
     trace = tmp_path / "capture.har"
     trace.write_text(layout(entries), encoding="utf-8")
     monkeypatch.setattr(build_module, "MIN_PARALLEL_BYTES", 0)
-
-    def no_entries(*args: object) -> object:
-        raise AssertionError("the document was parsed whole")
-
-    monkeypatch.setattr(parallel_module, "_build_har_entries", no_entries)
+    _forbid_whole_parse(monkeypatch)
 
     three = build_files([trace], jobs=3)
 
@@ -316,12 +322,8 @@ def test_a_har_line_that_is_not_json_is_found_in_parallel(
     trace.write_text("".join(lines), encoding="utf-8")
     monkeypatch.setattr(build_module, "MIN_PARALLEL_BYTES", 0)
     monkeypatch.setattr(parallel_module, "HAR_BATCH", 16)
-    single, parallel = tmp_path / "single.yaml", tmp_path / "parallel.yaml"
+    one, two = _build_alone_and_in(tmp_path, trace, jobs=2)
 
-    one = build_files([trace], model_path=single, jobs=1)
-    two = build_files([trace], model_path=parallel, jobs=2)
-
-    assert parallel.read_bytes() == single.read_bytes()
     assert two.witnesses == one.witnesses == 60
     assert two.skipped == one.skipped == {"not-json": 1}
     assert [(p.line, p.reason) for p in two.problems] == [(61, "not-json")]
@@ -420,26 +422,15 @@ def test_a_trace_with_a_byte_order_mark_is_cut_into_ranges_too(
         text = "\n".join(json.dumps(entry) for entry in entries) + "\n"
         trace = tmp_path / "trace.jsonl"
     else:
-        text = (
-            _har_indented(entries)
-            if layout == "har-indented"
-            else (_har_by_line(entries))
-        )
+        writer = _har_indented if layout == "har-indented" else _har_by_line
+        text = writer(entries)
         trace = tmp_path / "capture.har"
     trace.write_bytes(b"\xef\xbb\xbf" + text.encode("utf-8"))
     monkeypatch.setattr(build_module, "MIN_PARALLEL_BYTES", 0)
     if layout != "jsonl":
+        _forbid_whole_parse(monkeypatch)
+    one, three = _build_alone_and_in(tmp_path, trace, jobs=3)
 
-        def no_entries(*args: object) -> object:
-            raise AssertionError("the document was parsed whole")
-
-        monkeypatch.setattr(parallel_module, "_build_har_entries", no_entries)
-    single, parallel = tmp_path / "single.yaml", tmp_path / "parallel.yaml"
-
-    one = build_files([trace], model_path=single, jobs=1)
-    three = build_files([trace], model_path=parallel, jobs=3)
-
-    assert parallel.read_bytes() == single.read_bytes()
     assert three.witnesses == one.witnesses == len(entries)
     assert three.skipped == one.skipped == {}
 
@@ -452,17 +443,9 @@ def test_a_har_document_named_json_is_cut_as_a_har_document(
     trace = tmp_path / "export.json"
     trace.write_text(_har_indented(entries), encoding="utf-8")
     monkeypatch.setattr(build_module, "MIN_PARALLEL_BYTES", 0)
+    _forbid_whole_parse(monkeypatch)
+    one, three = _build_alone_and_in(tmp_path, trace, jobs=3)
 
-    def no_entries(*args: object) -> object:
-        raise AssertionError("the document was parsed whole")
-
-    monkeypatch.setattr(parallel_module, "_build_har_entries", no_entries)
-    single, parallel = tmp_path / "single.yaml", tmp_path / "parallel.yaml"
-
-    one = build_files([trace], model_path=single, jobs=1)
-    three = build_files([trace], model_path=parallel, jobs=3)
-
-    assert parallel.read_bytes() == single.read_bytes()
     assert three.witnesses == one.witnesses == len(entries) - 1
     assert three.problems == one.problems
     assert [(p.line, p.is_entry_number) for p in three.problems] == [(8, True)]
