@@ -51,7 +51,8 @@ logger = logging.getLogger(__name__)
 MIN_PARALLEL_BYTES = 32 * 1024 * 1024
 MAX_JOBS = 3
 # Ranges a process: more than one, so that a process that starts early
-# (this one: workers start a fresh interpreter) takes more of them.
+# takes more of them (this one, when workers are spawned and start a fresh
+# interpreter), and a process that ends early waits at most for one range.
 RANGES_PER_JOB = 16
 _BLOCK = 1024 * 1024
 
@@ -124,7 +125,8 @@ def split_ranges(
     """Cut files into about ``parts`` ranges of whole lines, in order.
 
     ``starts`` gives, file by file, the offset of the first line to cut
-    from (a HAR document's second line); the lines before it are left out.
+    from (the end of a HAR document's head); the bytes before it are left
+    out.
     """
     offsets = list(starts) if starts is not None else [0] * len(paths)
     sizes = [
