@@ -18,8 +18,10 @@ _UUID = re.compile(
 )
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[A-Za-z0-9-]{2,}")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+# ASCII digits only, as in RFC 3339: datetime.fromisoformat, which every
+# date-time must also pass, takes no others, and the ASCII class is faster.
 _DATE_TIME = re.compile(
-    r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:?\d{2})?"
+    r"(?a)\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:[Zz]|[+-]\d{2}:?\d{2})?"
 )
 _URI = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s/?#]+[^\s]*")
 _INTEGER = re.compile(r"-?(0|[1-9]\d{0,18})")
@@ -64,6 +66,22 @@ def _is_ip(value: str, version: int) -> bool:
     return address.version == version
 
 
+def looks_like_date_time(value: str) -> bool:
+    """Tell whether a string has a date-time's separators where RFC 3339 puts them.
+
+    A cheap test that only says whether ``detect_format`` may find the
+    ``date-time`` format: timestamps are common in bodies, and most are
+    unique.
+    """
+    return (
+        len(value) >= 19
+        and value[4] == "-"
+        and value[7] == "-"
+        and value[13] == ":"
+        and value[16] == ":"
+    )
+
+
 def detect_format(value: str) -> str | None:
     """Return the OpenAPI format of ``value``, or None when it has none.
 
@@ -75,15 +93,17 @@ def detect_format(value: str) -> str | None:
 
     first = value[0]
     length = len(value)
-    if first.isdigit() or first == "-":
+    if looks_like_date_time(value):
+        # No integer or date has these separators; other formats may.
+        if _DATE_TIME.fullmatch(value) and _is_date_time(value):
+            return "date-time"
+    elif first.isdigit() or first == "-":
         # The length rules out patterns cheaply: an integer has at most 20
-        # characters, a date 10 and a date-time at least 19.
+        # characters and a date 10.
         if length <= 20 and _INTEGER.fullmatch(value):
             return "integer"
         if length == 10 and _DATE.fullmatch(value) and _is_date(value):
             return "date"
-        if length >= 19 and _DATE_TIME.fullmatch(value) and _is_date_time(value):
-            return "date-time"
     if length == 36 and _UUID.fullmatch(value):
         return "uuid"
     if "@" in value and _EMAIL.fullmatch(value):

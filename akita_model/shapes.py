@@ -18,7 +18,7 @@ from typing import Any, Final
 
 from mypy_extensions import i64
 
-from akita_model.formats import detect_format
+from akita_model.formats import detect_format, looks_like_date_time
 
 MAX_DEPTH = 32
 _RECENT_TEXTS = 64
@@ -41,6 +41,9 @@ def _string_key(value: str) -> str:
             # Words, names and slugs: each of detect_format's tests needs
             # one of these, so such strings have no format.
             return "s"
+    if looks_like_date_time(value):
+        # Timestamps rarely repeat: memoising them would only churn the memo.
+        return detect_format(value) or "s"
     key = _string_keys.get(value)
     if key is not None:
         return key
