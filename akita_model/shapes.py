@@ -179,6 +179,28 @@ def clip(value: Any, depth: int = 0) -> Any:
     return value
 
 
+def distinct_items(value: Any) -> Any:
+    """Return a copy of the value whose arrays keep one item of each shape.
+
+    Learning an item teaches a schema nothing that learning an item of the
+    same shape did not, so the copy teaches exactly what the value does, at
+    the cost of one item a shape instead of one an element.
+    """
+    kind = type(value)
+    if kind is dict:
+        return {name: distinct_items(item) for name, item in value.items()}
+    if kind is list:
+        if len(value) < 2:
+            return [distinct_items(item) for item in value]
+        kept: dict[i64, Any] = {}
+        for item in value:
+            key = shape(item)
+            if key not in kept:
+                kept[key] = distinct_items(item)
+        return list(kept.values())
+    return value
+
+
 # What RecentBodies.new_value returns for a body to skip (None is JSON's null).
 SKIP: Any = object()
 
@@ -211,7 +233,8 @@ class RecentBodies:
     def new_value(self, value: Any, text: str | None) -> Any:
         """Return the value to learn from, or ``SKIP`` if it teaches nothing new.
 
-        A value nested deeper than ``MAX_DEPTH`` comes back clipped.
+        The value comes back as ``distinct_items`` makes it, and clipped if
+        it nests deeper than ``MAX_DEPTH``.
         """
         # Hashes, not the texts, are kept, so that memory stays small; a hash
         # collision would need 2**64 bodies and would only skip one body.
@@ -224,4 +247,4 @@ class RecentBodies:
             key = shape(value)
         if _is_recent(self._shapes, key, _RECENT_SHAPES):
             return SKIP
-        return value
+        return distinct_items(value)

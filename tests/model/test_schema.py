@@ -9,8 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from akita_model.formats import detect_format
-from akita_model.schema import MAX_PROPERTIES, BodySchema
-from akita_model.shapes import MAX_DEPTH, shape, string_format
+from akita_model.schema import MAX_PROPERTIES, BodySchema, BodySchemaBuilder
+from akita_model.shapes import MAX_DEPTH, distinct_items, shape, string_format
 
 
 def _schema(*values: Any) -> dict[str, Any]:
@@ -199,6 +199,36 @@ def test_any_json_merges_like_the_whole(values: list[Any], data: st.DataObject) 
     first.merge(second)
 
     assert first.to_schema() == _schema(*values) == _schema(*reversed(values))
+
+
+def test_distinct_items_keeps_the_first_item_of_each_shape() -> None:
+    value = {
+        "a": [1, 2, "x", {"b": 1}, {"b": 2}, {"b": "y"}, [3, 4], [5]],
+        "c": [],
+        "d": [[1, 1], [2]],
+        "e": "text",
+    }
+
+    assert distinct_items(value) == {
+        "a": [1, "x", {"b": 1}, {"b": "y"}, [3]],
+        "c": [],
+        "d": [[1]],
+        "e": "text",
+    }
+    assert value["a"] == [1, 2, "x", {"b": 1}, {"b": 2}, {"b": "y"}, [3, 4], [5]]
+
+
+def _genson_schema(value: Any) -> dict[str, Any]:
+    builder = BodySchemaBuilder(schema_uri=None)
+    builder.add_object(value)
+    schema: dict[str, Any] = builder.to_schema()
+    return schema
+
+
+@settings(max_examples=150, deadline=None)
+@given(any_json)
+def test_distinct_items_teach_what_all_items_teach(value: Any) -> None:
+    assert _genson_schema(distinct_items(value)) == _genson_schema(value)
 
 
 @pytest.mark.parametrize(
