@@ -18,11 +18,6 @@ _UUID = re.compile(
 )
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[A-Za-z0-9-]{2,}")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-# ASCII digits only, as in RFC 3339: datetime.fromisoformat, which every
-# date-time must also pass, takes no others, and the ASCII class is faster.
-_DATE_TIME = re.compile(
-    r"(?a)\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:[Zz]|[+-]\d{2}:?\d{2})?"
-)
 _URI = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s/?#]+[^\s]*")
 _INTEGER = re.compile(r"-?(0|[1-9]\d{0,18})")
 
@@ -47,10 +42,45 @@ def _is_date(value: str) -> bool:
     return True
 
 
+_DIGITS = "0123456789"
+_TIME_SEPARATORS = "Tt "
+_OFFSET_SIGNS = "+-"
+
+
 def _is_date_time(value: str) -> bool:
-    # fromisoformat reads a final "Z" since Python 3.11, but not "z".
-    if value.endswith("z"):
-        value = value[:-1] + "Z"
+    """Tell whether a string is an RFC 3339 date-time of a real instant.
+
+    The form is ``YYYY-MM-DD``, ``T`` (or ``t`` or a space), ``hh:mm:ss``,
+    an optional fraction and an optional offset (``Z``, ``z``, ``+hh:mm``
+    or ``+hhmm``). ``looks_like_date_time(value)`` must hold. The digits
+    and the ranges of the fields are datetime.fromisoformat's to check: it
+    takes ASCII digits only and knows each month's days.
+    """
+    if value[10] not in _TIME_SEPARATORS:
+        return False
+    offset = 19
+    length = len(value)
+    if offset < length and value[offset] == ".":
+        offset += 1
+        while offset < length and value[offset] in _DIGITS:
+            offset += 1
+        if offset == 20:
+            return False
+    zone = length - offset
+    if zone == 1:
+        if value[offset] == "z":
+            # fromisoformat reads a final "Z" since Python 3.11, but not "z".
+            value = value[:-1] + "Z"
+        elif value[offset] != "Z":
+            return False
+    elif zone == 6:
+        if value[offset] not in _OFFSET_SIGNS or value[offset + 3] != ":":
+            return False
+    elif zone == 5:
+        if value[offset] not in _OFFSET_SIGNS or value[offset + 3] == ":":
+            return False
+    elif zone != 0:
+        return False
     try:
         datetime.fromisoformat(value)
     except ValueError:
@@ -95,7 +125,7 @@ def detect_format(value: str) -> str | None:
     length = len(value)
     if looks_like_date_time(value):
         # No integer or date has these separators; other formats may.
-        if _DATE_TIME.fullmatch(value) and _is_date_time(value):
+        if _is_date_time(value):
             return "date-time"
     elif first.isdigit() or first == "-":
         # The length rules out patterns cheaply: an integer has at most 20
