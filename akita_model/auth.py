@@ -11,8 +11,7 @@ gives the same model as the raw one.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
 
 from akita_model.witness import Witness
 
@@ -59,23 +58,47 @@ def _scheme_name(prefix: str, name: str) -> str:
     return prefix + _SAFE_NAME.sub("_", name)
 
 
-@dataclass(frozen=True, slots=True)
+# Credential and AuthFindings are made once a witness: plain classes with
+# written-out constructors, which mypyc compiles, where a dataclass's
+# generated __init__ would stay interpreted code.
 class Credential:
     """One credential of a witness: its scheme name and what it tells."""
 
-    scheme: str
-    is_jwt: bool = False
-    token_scheme: str | None = None
+    __slots__ = ("scheme", "is_jwt", "token_scheme")
+
+    def __init__(
+        self, scheme: str, is_jwt: bool = False, token_scheme: str | None = None
+    ) -> None:
+        self.scheme: Final = scheme
+        self.is_jwt: Final = is_jwt
+        self.token_scheme: Final = token_scheme
+
+    def __repr__(self) -> str:
+        return (
+            f"Credential({self.scheme!r}, is_jwt={self.is_jwt!r}, "
+            f"token_scheme={self.token_scheme!r})"
+        )
 
 
-@dataclass(frozen=True, slots=True)
+_NO_NAMES: frozenset[str] = frozenset()
+
+
 class AuthFindings:
     """The credentials of one witness and where they were."""
 
-    credentials: tuple[Credential, ...] = ()
-    headers: frozenset[str] = field(default_factory=frozenset)
-    query: frozenset[str] = field(default_factory=frozenset)
-    cookies: frozenset[str] = field(default_factory=frozenset)
+    __slots__ = ("credentials", "headers", "query", "cookies")
+
+    def __init__(
+        self,
+        credentials: tuple[Credential, ...] = (),
+        headers: frozenset[str] = _NO_NAMES,
+        query: frozenset[str] = _NO_NAMES,
+        cookies: frozenset[str] = _NO_NAMES,
+    ) -> None:
+        self.credentials: Final = credentials
+        self.headers: Final = headers
+        self.query: Final = query
+        self.cookies: Final = cookies
 
     @property
     def schemes(self) -> frozenset[str]:
