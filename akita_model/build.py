@@ -17,7 +17,6 @@ from typing import Any
 
 from akita_model.builder import build_summary
 from akita_model.errors import OutputError
-from akita_model.openapi import dump_openapi, to_openapi
 from akita_model.parallel import (
     MIN_PARALLEL_BYTES,
     RangeSummary,
@@ -78,6 +77,40 @@ def _write(path: str | os.PathLike[str], text: str, what: str) -> None:
         ) from None
 
 
+def _report_module(html_path: str | os.PathLike[str]) -> Any:
+    # Imported by name, only when a report is asked for: the report's
+    # templates are not needed to build a model.
+    try:
+        return importlib.import_module("akita_model.report")
+    except ModuleNotFoundError as exc:
+        if exc.name != "akita_model.report":
+            raise
+        raise OutputError(
+            f"The report cannot be written to {str(html_path)!r}: this "
+            "installation has no akita_model.report; build without --html."
+        ) from None
+
+
+def _output_loader(html_path: str | os.PathLike[str] | None) -> Callable[[], None]:
+    """Return what loads the code that writes the outputs, ahead of time.
+
+    A parallel build calls it once its workers have started, which forked
+    without this code: loading the OpenAPI writer, YAML and the report's
+    templates then overlaps with the workers' reading instead of coming
+    after it.
+    """
+
+    def load() -> None:
+        importlib.import_module("akita_model.openapi")
+        if html_path is not None:
+            try:
+                _report_module(html_path).load_templates()
+            except OutputError:
+                pass  # said when the report is written
+
+    return load
+
+
 def count_endpoints(document: dict[str, Any]) -> int:
     """Return the number of operations in an OpenAPI document."""
     return sum(len(item) for item in document.get("paths", {}).values())
@@ -123,10 +156,11 @@ def build_files(
     jobs = default_jobs() if jobs is None else max(1, jobs)
     is_large = jobs > 1 and total_bytes(paths) >= MIN_PARALLEL_BYTES
     built: RangeSummary | None = None
+    load_output = _output_loader(html_path)
     if is_large and can_split(paths):
-        built = build_parallel(paths, service, jobs)
+        built = build_parallel(paths, service, jobs, load_output)
     elif is_large and all(is_har_document(path) for path in paths):
-        built = build_har_parallel(paths, service, jobs, progress)
+        built = build_har_parallel(paths, service, jobs, progress, load_output)
     if built is not None:
         summary, witnesses, problems = built.summary, built.witnesses, built.problems
         skipped = dict(summary.skipped)
@@ -141,6 +175,9 @@ def build_files(
             tuple(reader.problems),
             dict(reader.skipped),
         )
+    # After the summary: see _output_loader.
+    from akita_model.openapi import dump_openapi, to_openapi
+
     document = to_openapi(summary)
 
     warnings: list[str] = []
@@ -155,18 +192,9 @@ def build_files(
         is_json = str(model_path).lower().endswith(".json")
         _write(model_path, dump_openapi(document, json=is_json), "model")
     if html_path is not None:
-        # Imported by name, only when a report is asked for: the report's
-        # templates are not needed to build a model.
-        try:
-            report = importlib.import_module("akita_model.report")
-        except ModuleNotFoundError as exc:
-            if exc.name != "akita_model.report":
-                raise
-            raise OutputError(
-                f"The report cannot be written to {str(html_path)!r}: this "
-                "installation has no akita_model.report; build without --html."
-            ) from None
-        render_report: Callable[[dict[str, Any]], str] = report.render_report
+        render_report: Callable[[dict[str, Any]], str] = _report_module(
+            html_path
+        ).render_report
         _write(html_path, render_report(document), "report")
 
     endpoints = count_endpoints(document)

@@ -224,6 +224,7 @@ def _summarise_ranges(
     ranges: Sequence[TraceRange],
     service: str | None,
     jobs: int,
+    meanwhile: Callable[[], None] | None = None,
 ) -> RangeSummary:
     # This process takes the first range while ``jobs - 1`` workers start,
     # then every process takes the next range from one queue until it
@@ -247,6 +248,8 @@ def _summarise_ranges(
     ]
     for worker in workers:
         worker.start()
+    if meanwhile is not None:
+        meanwhile()
 
     work = _RangeWork(ranges, service)
     work.take(0)
@@ -297,13 +300,19 @@ def _number_problems(
 
 
 def build_parallel(
-    paths: Sequence[str | os.PathLike[str]], service: str | None, jobs: int
+    paths: Sequence[str | os.PathLike[str]],
+    service: str | None,
+    jobs: int,
+    meanwhile: Callable[[], None] | None = None,
 ) -> RangeSummary:
-    """Summarise JSONL traces in ``jobs`` processes and merge the summaries."""
+    """Summarise JSONL traces in ``jobs`` processes and merge the summaries.
+
+    ``meanwhile`` is called in this process once the workers have started.
+    """
     ranges = split_ranges(paths, jobs * RANGES_PER_JOB)
     if not ranges:
         return RangeSummary(Summary(service), 0, ())
-    return _summarise_ranges(paths, ranges, service, jobs)
+    return _summarise_ranges(paths, ranges, service, jobs, meanwhile)
 
 
 def har_layout_holds(layouts: Sequence[HarLayout | None]) -> bool:
@@ -323,7 +332,10 @@ def har_layout_holds(layouts: Sequence[HarLayout | None]) -> bool:
 
 
 def _build_har_ranges(
-    paths: Sequence[str | os.PathLike[str]], service: str | None, jobs: int
+    paths: Sequence[str | os.PathLike[str]],
+    service: str | None,
+    jobs: int,
+    meanwhile: Callable[[], None] | None,
 ) -> RangeSummary | None:
     # Return None unless every document's entries each start a line.
     heads = [har_head_size(path) for path in paths]
@@ -333,7 +345,7 @@ def _build_har_ranges(
     ranges = split_ranges(paths, jobs * RANGES_PER_JOB, starts)
     if not ranges:
         return None
-    built = _summarise_ranges(paths, ranges, service, jobs)
+    built = _summarise_ranges(paths, ranges, service, jobs, meanwhile)
     for path in {trace_range.path for trace_range in ranges}:
         layouts = [
             built.layouts.get(index)
@@ -389,15 +401,19 @@ def build_har_parallel(
     service: str | None,
     jobs: int,
     progress: Callable[[int], None] | None = None,
+    meanwhile: Callable[[], None] | None = None,
 ) -> RangeSummary:
     """Summarise HAR documents with ``jobs - 1`` worker processes and this one.
 
     Documents whose entries each start a line are cut into ranges of
     lines, as JSONL traces are; others are parsed here and batches of their entries
     handed on. ``progress`` is called with the number of entries read,
-    batch by batch, when the documents are parsed here.
+    batch by batch, when the documents are parsed here. ``meanwhile`` is
+    called in this process once workers reading ranges have started; this
+    process's parsing feeds the workers of a document parsed here, so it
+    does not wait for it then.
     """
-    built = _build_har_ranges(paths, service, jobs)
+    built = _build_har_ranges(paths, service, jobs, meanwhile)
     if built is not None:
         return built
     logger.debug("a HAR document's entries do not each start a line")

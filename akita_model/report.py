@@ -25,7 +25,7 @@ import jinja2
 
 from akita_model.report_view import NO_AUTH, ReportError, ReportView, build_view
 
-__all__ = ["ReportError", "ReportView", "build_view", "render_report"]
+__all__ = ["ReportError", "ReportView", "build_view", "load_templates", "render_report"]
 
 logger = logging.getLogger(__name__)
 
@@ -45,10 +45,10 @@ def render_report(doc: Mapping[str, Any]) -> str:
     """
     view = build_view(doc)
 
-    environment = _environment()
-    style = environment.get_template("report.css").render()
-    script = environment.get_template("report.js").render()
-    html = environment.get_template("report.html.j2").render(
+    style_template, script_template, page_template = load_templates()
+    style = style_template.render()
+    script = script_template.render()
+    html = page_template.render(
         view=view,
         no_auth=NO_AUTH,
         style_hash=_csp_hash(style),
@@ -57,6 +57,21 @@ def render_report(doc: Mapping[str, Any]) -> str:
 
     logger.debug("rendered the report of %d endpoints", len(view.rows))
     return html
+
+
+def load_templates() -> tuple[jinja2.Template, jinja2.Template, jinja2.Template]:
+    """Return the report's style, script and page templates, compiled.
+
+    Compiling them takes a good part of a report's time; the first call
+    does it and later calls return the same templates, so a build can load
+    them while other processes are still reading the trace.
+    """
+    environment = _environment()
+    return (
+        environment.get_template("report.css"),
+        environment.get_template("report.js"),
+        environment.get_template("report.html.j2"),
+    )
 
 
 def _csp_hash(text: str) -> str:

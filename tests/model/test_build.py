@@ -151,6 +151,40 @@ def test_a_parallel_build_gives_the_same_bytes(
     assert two.problems == one.problems
 
 
+@pytest.mark.parametrize("name", ["trace.jsonl", "capture.har"])
+def test_a_parallel_build_loads_the_output_code_while_workers_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    trace = tmp_path / name
+    if name.endswith(".har"):
+        trace.write_text(_har_by_line(_shop_entries()), encoding="utf-8")
+    else:
+        lines = (FIXTURES / "shop.jsonl").read_text(encoding="utf-8").splitlines()
+        trace.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    monkeypatch.setattr(build_module, "MIN_PARALLEL_BYTES", 0)
+    started: list[int] = []
+    loads: list[tuple[int, int]] = []
+    start = multiprocessing.process.BaseProcess.start
+
+    def counted_start(process: multiprocessing.process.BaseProcess) -> None:
+        start(process)
+        started.append(1)
+
+    def loader(html_path: object) -> Any:
+        def load() -> None:
+            loads.append((os.getpid(), len(started)))
+
+        return load
+
+    monkeypatch.setattr(multiprocessing.process.BaseProcess, "start", counted_start)
+    monkeypatch.setattr(build_module, "_output_loader", loader)
+
+    result = build_files([trace], model_path=tmp_path / "m.yaml", jobs=3)
+
+    assert result.witnesses == 100
+    assert loads == [(os.getpid(), 2)]
+
+
 def test_split_ranges_cover_every_line_once(tmp_path: Path) -> None:
     trace = tmp_path / "trace.jsonl"
     trace.write_bytes(b"".join(b"%d\n" % index * (index % 7) for index in range(500)))
