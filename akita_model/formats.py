@@ -34,9 +34,14 @@ PLACEHOLDERS: dict[str, str] = {
 }
 
 
+# Bound once: looking the methods up on their classes costs a call's worth.
+_date_from_text = date.fromisoformat
+_date_time_from_text = datetime.fromisoformat
+
+
 def _is_date(value: str) -> bool:
     try:
-        date.fromisoformat(value)
+        _date_from_text(value)
     except ValueError:
         return False
     return True
@@ -82,7 +87,7 @@ def _is_date_time(value: str) -> bool:
     elif zone != 0:
         return False
     try:
-        datetime.fromisoformat(value)
+        _date_time_from_text(value)
     except ValueError:
         return False
     return True
