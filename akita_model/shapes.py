@@ -74,9 +74,10 @@ _OBJECT_SEED: Final = 0x1F3D5B79
 _ARRAY_SEED: Final = 0x2E4C6A88
 _KEY_FACTOR: Final = 0x100000001B3
 _VALUE_FACTOR: Final = 0x5BD1E995
+_INT_KEY: Final = 0x52
 _SCALAR_KEYS: Final[dict[type, i64]] = {
     bool: 0x51,
-    int: 0x52,
+    int: _INT_KEY,
     float: 0x53,
     type(None): 0x54,
 }
@@ -115,9 +116,9 @@ def shape(value: Any, depth: int = 0) -> i64:
     return _SCALAR_KEYS.get(kind, 0x54)
 
 
-# The two functions below are shape() for objects and arrays. They handle
-# scalar items in their loops, recursing only into containers: shape() runs
-# for every item of every body, and a call per leaf would cost most of it.
+# The functions below are shape() for items, objects and arrays. _item_key
+# recurses only into containers: shape() runs for every item of every body,
+# and a call per leaf would cost most of it.
 def _item_key(item: Any, depth: int) -> i64:
     kind = type(item)
     if kind is str:
@@ -135,7 +136,15 @@ def _object_shape(value: dict[str, Any], depth: int) -> i64:
     key: i64 = _OBJECT_SEED
     for name, item in value.items():
         key = (key ^ (i64(hash(name)) & _MASK)) * _KEY_FACTOR & _MASK
-        key = (key ^ _item_key(item, depth)) * _VALUE_FACTOR & _MASK
+        # Strings and integers, the most common values, without a call.
+        kind = type(item)
+        if kind is str:
+            item_key = _text_key(item)
+        elif kind is int:
+            item_key = _INT_KEY
+        else:
+            item_key = _item_key(item, depth)
+        key = (key ^ item_key) * _VALUE_FACTOR & _MASK
     return _mix(key ^ i64(len(value)))
 
 
