@@ -32,7 +32,7 @@ from typing import Any, TypeVar
 
 import orjson
 
-from akita_model.builder import Summary, merge_summaries
+from akita_model.builder import Summary
 from akita_model.errors import EntryError, ModelError
 from akita_model.reader import (
     MAX_PROBLEMS,
@@ -259,9 +259,11 @@ def _summarise_ranges(
     for worker in workers:
         worker.join()
 
+    # The parts are this build's own: the first learns the others in place
+    # instead of being copied into a new summary.
     summary = parts[0].summary
     for part in parts[1:]:
-        summary = merge_summaries(summary, part.summary)
+        summary.absorb(part.summary)
     layouts: dict[int, HarLayout | None] = {}
     for part in parts:
         layouts.update(part.layouts)
@@ -471,7 +473,7 @@ def _build_har_entries(
     witnesses = reader.witnesses
     summary.skipped.update(reader.skipped)
     for part in parts:
-        summary = merge_summaries(summary, part.summary)
+        summary.absorb(part.summary)
         problems.extend(part.problems)
         witnesses += part.witnesses
     problems.sort(key=lambda problem: (_path_order(paths, problem.path), problem.line))
