@@ -142,41 +142,60 @@ class BodySchemaBuilder(SchemaBuilder):  # type: ignore[misc]
 class BodySchema:
     """The schema of one operation's bodies of one media type."""
 
-    __slots__ = ("_builder", "_recent")
+    __slots__ = ("_builder", "_recent", "_unlearnt")
 
     def __init__(self) -> None:
         self._builder = BodySchemaBuilder(schema_uri=None)
         self._recent = RecentBodies()
+        # A schema received from another process and not learnt yet: most
+        # are only merged into another summary, which needs no builder.
+        self._unlearnt: dict[str, Any] | None = None
+
+    def _ready(self) -> SchemaBuilder:
+        if self._unlearnt is not None:
+            self._builder.add_schema(self._unlearnt)
+            self._unlearnt = None
+        return self._builder
 
     def add(self, value: Any, text: str | None = None) -> None:
         """Learn one parsed JSON body; ``text`` is its raw text, if known."""
         new_value = self._recent.new_value(value, text)
         if new_value is not SKIP:
-            self._builder.add_object(new_value)
+            self._ready().add_object(new_value)
 
     def __getstate__(self) -> dict[str, Any]:
         # GenSON's node classes are made at run time and do not pickle; the
         # schema they learnt does, and learning it again gives the same.
-        return {"schema": self.to_internal() if len(self._builder) else None}
+        return {"schema": self._learnt()}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__init__()  # type: ignore[misc]
-        if state["schema"] is not None:
-            self._builder.add_schema(state["schema"])
+        self._unlearnt = state["schema"]
+
+    def _learnt(self) -> dict[str, Any] | None:
+        # GenSON's schema of what was learnt, None when nothing was.
+        if self._unlearnt is not None:
+            return self._unlearnt
+        if not len(self._builder):
+            return None
+        schema: dict[str, Any] = self._builder.to_schema()
+        return schema
 
     def merge(self, other: BodySchema) -> None:
         """Learn everything ``other`` learnt."""
-        if len(other._builder):
-            self._builder.add_schema(other._builder.to_schema())
+        schema = other._learnt()
+        if schema is not None:
+            self._ready().add_schema(schema)
 
     def to_internal(self) -> dict[str, Any]:
         """Return GenSON's schema, as merging uses it."""
-        schema: dict[str, Any] = self._builder.to_schema()
+        schema: dict[str, Any] = self._ready().to_schema()
         return schema
 
     def to_schema(self) -> dict[str, Any]:
         """Return the OpenAPI 3.1 schema of every body learnt."""
-        if not len(self._builder):
+        builder = self._ready()
+        if not len(builder):
             return {}
         return to_openapi_schema(self.to_internal())
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 from typing import Any
 
 import pytest
@@ -265,3 +266,41 @@ def test_a_body_that_is_null_is_learnt_once() -> None:
     body.add(None, "null")
 
     assert body.to_schema() == {"type": "null"}
+
+
+def _pickled(body: BodySchema) -> BodySchema:
+    copy: BodySchema = pickle.loads(pickle.dumps(body))
+    return copy
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(any_json, max_size=6), st.lists(any_json, max_size=6))
+def test_a_schema_sent_between_processes_learns_and_merges_the_same(
+    first: list[Any], second: list[Any]
+) -> None:
+    sent, kept = BodySchema(), BodySchema()
+    for value in first:
+        sent.add(value)
+    for value in second:
+        kept.add(value)
+    whole = _schema(*first, *second)
+
+    merged_into = _pickled(kept)
+    merged_into.merge(_pickled(sent))
+    kept.merge(_pickled(sent))
+    learning = _pickled(sent)
+    for value in second:
+        learning.add(value)
+
+    assert kept.to_schema() == merged_into.to_schema() == whole
+    assert learning.to_schema() == whole
+    assert _pickled(_pickled(sent)).to_schema() == sent.to_schema()
+
+
+def test_an_empty_schema_stays_empty_between_processes() -> None:
+    body = _pickled(BodySchema())
+
+    assert body.to_schema() == {}
+    other = BodySchema()
+    other.merge(body)
+    assert other.to_schema() == {}
