@@ -60,37 +60,46 @@ def _route_match(shape: Tokens, routed: list[Tokens]) -> Tokens | None:
 def _final_operations(
     summary: Summary,
 ) -> dict[tuple[str, str], tuple[Tokens, OperationState]]:
-    """Return every operation by (path, method), routed and heuristic met."""
+    """Return every operation by (path, method), routed and heuristic met.
+
+    An operation learnt under one key keeps its state; the states of one
+    learnt under several (a heuristic template that fits a route) are
+    merged into a new state, so the summary stays as it was.
+    """
     routed_tokens = sorted(
         {tokens for _, tokens in summary.routed}, key=template_string
     )
-    operations: dict[tuple[str, str], tuple[Tokens, OperationState]] = {}
+    groups: dict[tuple[str, str], tuple[Tokens, list[OperationState]]] = {}
 
-    def place(key: OperationKey, state: OperationState, keep_path_values: bool) -> None:
+    def place(key: OperationKey, state: OperationState) -> None:
         method, tokens = key
         path = template_string(tokens)
-        entry = operations.get((path, method))
-        if entry is None:
-            merged = OperationState()
-            operations[(path, method)] = (tokens, merged)
+        group = groups.get((path, method))
+        if group is None:
+            groups[(path, method)] = (tokens, [state])
         else:
-            merged = entry[1]
-        merged.merge(state)
-        if not keep_path_values:
-            merged.path_values.clear()
+            group[1].append(state)
 
     for key in sorted(summary.routed, key=lambda k: (template_string(k[1]), k[0])):
-        place(key, summary.routed[key], keep_path_values=False)
+        place(key, summary.routed[key])
     heuristic = summary.final_heuristic()
     for method, tokens in sorted(
         heuristic, key=lambda k: (template_string(k[1]), k[0])
     ):
-        state = heuristic[(method, tokens)]
+        # A route's tokens name their own parameters: the values a
+        # heuristic template saw at its positions are not read then.
         route = _route_match(tokens, routed_tokens)
-        if route is not None:
-            place((method, route), state, keep_path_values=False)
-        else:
-            place((method, tokens), state, keep_path_values=True)
+        place((method, tokens if route is None else route), heuristic[(method, tokens)])
+
+    operations: dict[tuple[str, str], tuple[Tokens, OperationState]] = {}
+    for path_method, (tokens, states) in groups.items():
+        if len(states) == 1:
+            operations[path_method] = (tokens, states[0])
+            continue
+        merged = OperationState()
+        for state in states:
+            merged.merge(state)
+        operations[path_method] = (tokens, merged)
     return operations
 
 
