@@ -101,12 +101,14 @@ def _output_loader(html_path: str | os.PathLike[str] | None) -> Callable[[], Non
     """
 
     def load() -> None:
-        importlib.import_module("akita_model.openapi")
-        if html_path is not None:
-            try:
+        # Only ahead of time: whatever fails here fails again where the
+        # outputs are written, and is reported there.
+        try:
+            importlib.import_module("akita_model.openapi")
+            if html_path is not None:
                 _report_module(html_path).load_templates()
-            except OutputError:
-                pass  # said when the report is written
+        except Exception:
+            logger.debug("loading the output code ahead failed", exc_info=True)
 
     return load
 

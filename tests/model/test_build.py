@@ -185,6 +185,19 @@ def test_a_parallel_build_loads_the_output_code_while_workers_read(
     assert loads == [(os.getpid(), 2)]
 
 
+def test_loading_the_output_code_ahead_never_fails_a_build(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    report = pytest.importorskip("akita_model.report")
+
+    def broken() -> None:
+        raise RuntimeError("a template does not compile")
+
+    monkeypatch.setattr(report, "load_templates", broken)
+
+    assert build_module._output_loader(tmp_path / "report.html")() is None
+
+
 def test_split_ranges_cover_every_line_once(tmp_path: Path) -> None:
     trace = tmp_path / "trace.jsonl"
     trace.write_bytes(b"".join(b"%d\n" % index * (index % 7) for index in range(500)))
