@@ -157,8 +157,8 @@ def _array_shape(value: list[Any], depth: int) -> i64:
         return _ARRAY_SEED
     first = _item_key(value[0], depth)
     others: set[i64] | None = None
-    for item in value:
-        key = _item_key(item, depth)
+    for index in range(1, len(value)):
+        key = _item_key(value[index], depth)
         if key != first:
             if others is None:
                 others = set()
