@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from akita_model.errors import ModelError, TraceError
+from akita_model.errors import EntryError, ModelError, TraceError
 from akita_model.reader import MAX_PROBLEMS, read_trace
-from akita_model.witness import NOT_JSON, REASONS
+from akita_model.witness import NOT_JSON, REASONS, parse_entry
 
 from .har import FIXTURES, make_entry, write_trace
 
@@ -423,3 +423,13 @@ def test_json_lines_under_a_json_name_read_as_lines(tmp_path: Path) -> None:
     )
 
     assert [witness.path for witness in read_trace([trace])] == ["/a", "/b"]
+
+
+def test_a_host_is_judged_the_same_each_time_it_is_seen() -> None:
+    good = make_entry(url="http://shop.example:8000/api/items")
+    bad = make_entry(url="http://[::1/api")
+    for _ in range(3):
+        assert parse_entry(good).host == "shop.example:8000"
+        with pytest.raises(EntryError) as raised:
+            parse_entry(bad)
+        assert raised.value.reason == "bad-url"
