@@ -411,9 +411,9 @@ def build_har_parallel(
     lines, as JSONL traces are; others are parsed here and batches of their entries
     handed on. ``progress`` is called with the number of entries read,
     batch by batch, when the documents are parsed here. ``meanwhile`` is
-    called in this process once workers reading ranges have started; this
-    process's parsing feeds the workers of a document parsed here, so it
-    does not wait for it then.
+    called in this process once the workers of ranges have started. It is
+    not called for documents parsed here: this process's parsing is what
+    feeds their workers, and nothing should hold it up.
     """
     built = _build_har_ranges(paths, service, jobs, meanwhile)
     if built is not None:
