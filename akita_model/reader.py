@@ -53,6 +53,9 @@ _HAR_START = re.compile(rb'[ \t\r\n]*\{[ \t\r\n]*"log"[ \t\r\n]*:')
 _HAR_ENTRIES = re.compile(rb'"entries"[ \t\r\n]*:[ \t\r\n]*\[[ \t\r]*\n')
 _HAR_TAIL = re.compile(rb"[ \t\r\n]*\][ \t\r\n]*\}[ \t\r\n]*\}[ \t\r\n]*\Z")
 _JSON_SPACE = b" \t\r\n"
+_JSON_SPACE_BYTES = frozenset(_JSON_SPACE)
+_COMMA = ord(",")
+_LINE_ENTRY_MARKER = b"\n{"
 # Browsers list the pages of a capture before its entries: a long capture
 # has a long head.
 _MAX_HAR_HEAD = 1 << 20
@@ -444,6 +447,20 @@ def _skip_bom(stream: IO[bytes]) -> None:
         stream.seek(start)
 
 
+def _find_marker(buffer: bytes, marker: bytes, search: int) -> int:
+    # buffer.find(marker, search). A document of one entry a line has a line
+    # break only between entries, and the search for one byte is several
+    # times faster than for two; an indented one has many short lines, each
+    # of which would cost a turn of this loop.
+    if marker != _LINE_ENTRY_MARKER:
+        return buffer.find(marker, search)
+    while (found := buffer.find(b"\n", search)) >= 0:
+        if buffer.startswith(b"{", found + 1):
+            return found
+        search = found + 1
+    return -1
+
+
 def _har_entry_texts(
     stream: IO[bytes], size: int | None, opening: bytes
 ) -> Generator[bytes, None, HarLayout]:
@@ -495,7 +512,7 @@ def _har_entry_texts(
     while True:
         # An entry starts at ``start``: find where the next one starts.
         search = start
-        while (found := buffer.find(marker, search)) < 0 and not is_eof:
+        while (found := _find_marker(buffer, marker, search)) < 0 and not is_eof:
             search = max(start, len(buffer) - len(marker) + 1) - start
             buffer, is_eof = _read_more(stream, buffer, start)
             if limit is not None:
@@ -503,10 +520,14 @@ def _har_entry_texts(
             start = 0
         if found < 0:
             break
-        text = buffer[start : found + 1].rstrip(_JSON_SPACE)
-        if not text.endswith(b","):
+        # The entry ends at the comma before the line break, past any
+        # spaces: one slice of the buffer, the entry's only copy.
+        text_end = found
+        while text_end > start and buffer[text_end - 1] in _JSON_SPACE_BYTES:
+            text_end -= 1
+        if text_end == start or buffer[text_end - 1] != _COMMA:
             return HarLayout(is_broken=True)
-        yield text[:-1]
+        yield buffer[start : text_end - 1]
         start = found + 1
         if limit is not None and start >= limit:
             return HarLayout(starts_inside=starts_inside)

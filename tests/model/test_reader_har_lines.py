@@ -9,6 +9,8 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from akita_model import reader as reader_module
 from akita_model.parallel import har_layout_holds, split_ranges
@@ -251,3 +253,15 @@ def test_reads_a_browser_export_with_a_long_list_of_pages_first(
 
     monkeypatch.setattr(reader_module.ijson, "items", no_whole_parse)
     assert _read(trace) == ([f"/api/item/{index}" for index in range(5)], {}, [])
+
+
+@given(
+    st.binary(max_size=40).map(lambda b: bytes(b"\n{ a"[x % 4] for x in b)), st.data()
+)
+def test_the_entry_marker_is_found_as_bytes_find_finds_it(
+    buffer: bytes, data: st.DataObject
+) -> None:
+    search = data.draw(st.integers(0, len(buffer)))
+    for marker in (b"\n{", b"\n {"):
+        found = reader_module._find_marker(buffer, marker, search)
+        assert found == buffer.find(marker, search)
