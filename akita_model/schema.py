@@ -187,17 +187,10 @@ class BodySchema:
         if schema is not None:
             self._ready().add_schema(schema)
 
-    def to_internal(self) -> dict[str, Any]:
-        """Return GenSON's schema, as merging uses it."""
-        schema: dict[str, Any] = self._ready().to_schema()
-        return schema
-
     def to_schema(self) -> dict[str, Any]:
         """Return the OpenAPI 3.1 schema of every body learnt."""
-        builder = self._ready()
-        if not len(builder):
-            return {}
-        return to_openapi_schema(self.to_internal())
+        schema = self._learnt()
+        return {} if schema is None else to_openapi_schema(schema)
 
 
 _KEY_ORDER = {
