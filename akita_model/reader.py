@@ -52,8 +52,7 @@ _HAR_HEAD = re.compile(
 _HAR_START = re.compile(rb'[ \t\r\n]*\{[ \t\r\n]*"log"[ \t\r\n]*:')
 _HAR_ENTRIES = re.compile(rb'"entries"[ \t\r\n]*:[ \t\r\n]*\[[ \t\r]*\n')
 _HAR_TAIL = re.compile(rb"[ \t\r\n]*\][ \t\r\n]*\}[ \t\r\n]*\}[ \t\r\n]*\Z")
-_JSON_SPACE = b" \t\r\n"
-_JSON_SPACE_BYTES = frozenset(_JSON_SPACE)
+_JSON_SPACE = frozenset(b" \t\r\n")
 _COMMA = ord(",")
 _LINE_ENTRY_MARKER = b"\n{"
 # Browsers list the pages of a capture before its entries: a long capture
@@ -523,7 +522,7 @@ def _har_entry_texts(
         # The entry ends at the comma before the line break, past any
         # spaces: one slice of the buffer, the entry's only copy.
         text_end = found
-        while text_end > start and buffer[text_end - 1] in _JSON_SPACE_BYTES:
+        while text_end > start and buffer[text_end - 1] in _JSON_SPACE:
             text_end -= 1
         if text_end == start or buffer[text_end - 1] != _COMMA:
             return HarLayout(is_broken=True)
