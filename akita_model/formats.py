@@ -12,14 +12,16 @@ from __future__ import annotations
 import ipaddress
 import re
 from datetime import date, datetime
+from typing import Final
 
-_UUID = re.compile(
+# Final: the compiled module reads these as constants, not from its globals.
+_UUID: Final = re.compile(
     r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
 )
-_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[A-Za-z0-9-]{2,}")
-_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-_URI = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s/?#]+[^\s]*")
-_INTEGER = re.compile(r"-?(0|[1-9]\d{0,18})")
+_EMAIL: Final = re.compile(r"[^@\s]+@[^@\s]+\.[A-Za-z0-9-]{2,}")
+_DATE: Final = re.compile(r"\d{4}-\d{2}-\d{2}")
+_URI: Final = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s/?#]+[^\s]*")
+_INTEGER: Final = re.compile(r"-?(0|[1-9]\d{0,18})")
 
 # A placeholder for each format: detect_format(PLACEHOLDERS[f]) == f.
 PLACEHOLDERS: dict[str, str] = {
@@ -35,8 +37,8 @@ PLACEHOLDERS: dict[str, str] = {
 
 
 # Bound once: looking the methods up on their classes costs a call's worth.
-_date_from_text = date.fromisoformat
-_date_time_from_text = datetime.fromisoformat
+_date_from_text: Final = date.fromisoformat
+_date_time_from_text: Final = datetime.fromisoformat
 
 
 def _is_date(value: str) -> bool:
@@ -47,9 +49,9 @@ def _is_date(value: str) -> bool:
     return True
 
 
-_DIGITS = "0123456789"
-_TIME_SEPARATORS = "Tt "
-_OFFSET_SIGNS = "+-"
+_DIGITS: Final = "0123456789"
+_TIME_SEPARATORS: Final = "Tt "
+_OFFSET_SIGNS: Final = "+-"
 
 
 def _is_date_time(value: str) -> bool:
