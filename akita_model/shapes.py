@@ -14,24 +14,26 @@ stays plain Python that runs the same uncompiled.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Final
 
 from mypy_extensions import i64
 
 from akita_model.formats import detect_format, looks_like_date_time
 
-MAX_DEPTH = 32
-_RECENT_TEXTS = 64
-_RECENT_SHAPES = 256
+# Final: the compiled module reads these as constants, not from its globals.
+MAX_DEPTH: Final = 32
+_RECENT_TEXTS: Final = 64
+_RECENT_SHAPES: Final = 256
 
 
 # Bodies repeat their strings (names, statuses, e-mail addresses): the
 # shape key of each short one (its format, or "s") is worked out once. A
 # plain dict, emptied when full, costs less per look-up than lru_cache, and
 # the keys are pure functions of the strings, so memoising changes nothing.
-_MEMO_SIZE = 16384
-_MEMO_MAX_LENGTH = 256
-_string_keys: dict[str, str] = {}
+_MEMO_SIZE: Final = 16384
+_MEMO_MAX_LENGTH: Final = 256
+_string_keys: Final[dict[str, str]] = {}
 
 
 def _string_key(value: str) -> str:
@@ -41,6 +43,11 @@ def _string_key(value: str) -> str:
             # Words, names and slugs: each of detect_format's tests needs
             # one of these, so such strings have no format.
             return "s"
+    return _format_key(value)
+
+
+def _format_key(value: str) -> str:
+    # _string_key of a string that may have a format.
     if looks_like_date_time(value):
         # Timestamps rarely repeat: memoising them would only churn the memo.
         return detect_format(value) or "s"
@@ -201,9 +208,9 @@ def distinct_items(value: Any) -> Any:
     if kind is list:
         if len(value) < 2:
             return [distinct_items(item) for item in value]
-        kept: dict[i64, Any] = {}
+        kept: dict[int, Any] = {}
         for item in value:
-            key = shape(item)
+            key = _walk(item)
             if key not in kept:
                 kept[key] = distinct_items(item)
         return list(kept.values())
@@ -250,10 +257,24 @@ class RecentBodies:
         if text is not None and _is_recent(self._texts, hash(text), _RECENT_TEXTS):
             return SKIP
         try:
-            key = shape(value)
+            key = _walk(value)
         except TooDeep:
             value = clip(value)
-            key = shape(value)
+            key = _walk(value)
         if _is_recent(self._shapes, key, _RECENT_SHAPES):
             return SKIP
         return distinct_items(value)
+
+
+# The walk of shape(), in C when the package was built with its extension
+# (akita_model/_shapes_c.c), which gives the same keys: shape() stays the
+# definition, and runs where the extension is missing.
+_walk: Callable[[Any], int] = shape
+try:
+    from akita_model import _shapes_c
+except ImportError:
+    pass
+else:
+    # The extension tells the strings that cannot have a format itself.
+    _shapes_c.configure(_format_key, TooDeep, MAX_DEPTH)
+    _walk = _shapes_c.shape
