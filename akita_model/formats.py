@@ -81,10 +81,25 @@ def _is_date_time(value: str) -> bool:
         elif value[offset] != "Z":
             return False
     elif zone == 6:
-        if value[offset] not in _OFFSET_SIGNS or value[offset + 3] != ":":
+        # +hh:mm; fromisoformat would also read +hh.mm and other forms.
+        if (
+            value[offset] not in _OFFSET_SIGNS
+            or value[offset + 1] not in _DIGITS
+            or value[offset + 2] not in _DIGITS
+            or value[offset + 3] != ":"
+            or value[offset + 4] not in _DIGITS
+            or value[offset + 5] not in _DIGITS
+        ):
             return False
     elif zone == 5:
-        if value[offset] not in _OFFSET_SIGNS or value[offset + 3] == ":":
+        # +hhmm.
+        if (
+            value[offset] not in _OFFSET_SIGNS
+            or value[offset + 1] not in _DIGITS
+            or value[offset + 2] not in _DIGITS
+            or value[offset + 3] not in _DIGITS
+            or value[offset + 4] not in _DIGITS
+        ):
             return False
     elif zone != 0:
         return False
