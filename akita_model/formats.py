@@ -49,9 +49,30 @@ def _is_date(value: str) -> bool:
     return True
 
 
-_DIGITS: Final = "0123456789"
-_TIME_SEPARATORS: Final = "Tt "
-_OFFSET_SIGNS: Final = "+-"
+# Characters by their code points: the compiled module reads ord(value[i])
+# without making a one-character string.
+_ZERO: Final = ord("0")
+_NINE: Final = ord("9")
+_DASH: Final = ord("-")
+_PLUS: Final = ord("+")
+_COLON: Final = ord(":")
+_DOT: Final = ord(".")
+_UPPER_T: Final = ord("T")
+_LOWER_T: Final = ord("t")
+_SPACE: Final = ord(" ")
+_UPPER_Z: Final = ord("Z")
+_LOWER_Z: Final = ord("z")
+
+
+def _is_digit(value: str, index: int) -> bool:
+    # An ASCII digit, as RFC 3339 has them (str.isdigit takes others too).
+    code = ord(value[index])
+    return _ZERO <= code <= _NINE
+
+
+def _is_offset_sign(value: str, index: int) -> bool:
+    code = ord(value[index])
+    return code == _PLUS or code == _DASH
 
 
 def _is_date_time(value: str) -> bool:
@@ -60,45 +81,48 @@ def _is_date_time(value: str) -> bool:
     The form is ``YYYY-MM-DD``, ``T`` (or ``t`` or a space), ``hh:mm:ss``,
     an optional fraction and an optional offset (``Z``, ``z``, ``+hh:mm``
     or ``+hhmm``). ``looks_like_date_time(value)`` must hold. The digits
-    and the ranges of the fields are datetime.fromisoformat's to check: it
-    takes ASCII digits only and knows each month's days.
+    of the date and the time and the ranges of the fields are
+    datetime.fromisoformat's to check: it takes ASCII digits only there,
+    and knows each month's days.
     """
-    if value[10] not in _TIME_SEPARATORS:
+    separator = ord(value[10])
+    if separator != _UPPER_T and separator != _LOWER_T and separator != _SPACE:
         return False
     offset = 19
     length = len(value)
-    if offset < length and value[offset] == ".":
+    if offset < length and ord(value[offset]) == _DOT:
         offset += 1
-        while offset < length and value[offset] in _DIGITS:
+        while offset < length and _is_digit(value, offset):
             offset += 1
         if offset == 20:
             return False
     zone = length - offset
     if zone == 1:
-        if value[offset] == "z":
+        letter = ord(value[offset])
+        if letter == _LOWER_Z:
             # fromisoformat reads a final "Z" since Python 3.11, but not "z".
             value = value[:-1] + "Z"
-        elif value[offset] != "Z":
+        elif letter != _UPPER_Z:
             return False
     elif zone == 6:
         # +hh:mm; fromisoformat would also read +hh.mm and other forms.
-        if (
-            value[offset] not in _OFFSET_SIGNS
-            or value[offset + 1] not in _DIGITS
-            or value[offset + 2] not in _DIGITS
-            or value[offset + 3] != ":"
-            or value[offset + 4] not in _DIGITS
-            or value[offset + 5] not in _DIGITS
+        if not (
+            _is_offset_sign(value, offset)
+            and _is_digit(value, offset + 1)
+            and _is_digit(value, offset + 2)
+            and ord(value[offset + 3]) == _COLON
+            and _is_digit(value, offset + 4)
+            and _is_digit(value, offset + 5)
         ):
             return False
     elif zone == 5:
         # +hhmm.
-        if (
-            value[offset] not in _OFFSET_SIGNS
-            or value[offset + 1] not in _DIGITS
-            or value[offset + 2] not in _DIGITS
-            or value[offset + 3] not in _DIGITS
-            or value[offset + 4] not in _DIGITS
+        if not (
+            _is_offset_sign(value, offset)
+            and _is_digit(value, offset + 1)
+            and _is_digit(value, offset + 2)
+            and _is_digit(value, offset + 3)
+            and _is_digit(value, offset + 4)
         ):
             return False
     elif zone != 0:
@@ -127,10 +151,10 @@ def looks_like_date_time(value: str) -> bool:
     """
     return (
         len(value) >= 19
-        and value[4] == "-"
-        and value[7] == "-"
-        and value[13] == ":"
-        and value[16] == ":"
+        and ord(value[4]) == _DASH
+        and ord(value[7]) == _DASH
+        and ord(value[13]) == _COLON
+        and ord(value[16]) == _COLON
     )
 
 
