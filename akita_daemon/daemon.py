@@ -104,7 +104,10 @@ class Daemon:
             writer.spool.close()
         self._writers.clear()
         if self._workers is not None:
-            self._workers.shutdown(wait=False, cancel_futures=True)
+            # Waited for, in a thread: a pool shut down without waiting
+            # leaves its worker processes running after this process ends.
+            workers, self._workers = self._workers, None
+            await asyncio.to_thread(workers.shutdown, wait=True, cancel_futures=True)
 
     async def _open_writer(self, trace: Trace) -> None:
         spool = TraceSpool(self.folders.folder(trace))

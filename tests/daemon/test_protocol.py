@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 import httpx
+import psutil
 
 from akita_daemon.ingest import spool_lines
 from akita_daemon.naming import TRACE_ID_PATTERN
@@ -329,8 +330,16 @@ def test_worker_processes_give_the_same_answers(tmp_path: Path) -> None:
         raw = witness("/api/items/7", body='{"name": "Ada", "n": 3}')
         accepted = _events(daemon, "workers", "workers-trace", [raw])
         refused = _events(daemon, "workers", "workers-trace", [raw, "x"])
+        assert daemon.process is not None
+        children = psutil.Process(daemon.process.pid).children(recursive=True)
     finally:
         daemon.stop()
+
+    # The worker pool's processes end with the daemon's graceful stop.
+    assert "Application shutdown complete" in daemon.log()
+    assert children
+    _, alive = psutil.wait_procs(children, timeout=10)
+    assert alive == []
 
     assert accepted.status_code == 202
     assert refused.status_code == 400
