@@ -2,8 +2,8 @@
 
 import sys
 
-from akita_model.cli import main
+from akita_model.cli import run
 
 # Guarded: worker processes of a parallel build import this module again.
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run())

@@ -8,8 +8,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
 from openapi_spec_validator import validate
+
+from akita_model import cli
 
 from .har import FIXTURES, make_entry, write_trace
 
@@ -125,3 +128,14 @@ def test_builds_the_bundled_example(tmp_path: Path) -> None:
         "wrote model.yaml"
     )
     validate(yaml.safe_load((tmp_path / "model.yaml").read_text(encoding="utf-8")))
+
+
+def test_the_program_freezes_what_it_made_before_it_exits(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    calls: list[str] = []
+    monkeypatch.setattr(cli, "main", lambda: calls.append("main") or 3)
+    monkeypatch.setattr(cli.gc, "freeze", lambda: calls.append("freeze"))
+
+    assert cli.run() == 3
+    assert calls == ["main", "freeze"]
