@@ -43,7 +43,8 @@ static uint64_t mix(uint64_t value)
     return value ^ (value >> 32);
 }
 
-/* Tell whether a string may have a format: shapes._string_key's first test. */
+/* Tell whether a string may have a format: shapes._string_key's first test.
+ * The string is ready (text_key made sure). */
 static int may_have_format(PyObject *text)
 {
     Py_ssize_t length = PyUnicode_GET_LENGTH(text);
@@ -74,6 +75,9 @@ static int may_have_format(PyObject *text)
 
 static uint64_t text_key(PyObject *text)
 {
+    if (PyUnicode_READY(text) == -1) {
+        return FAILED;
+    }
     if (!may_have_format(text)) {
         return plain_key;
     }
