@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import importlib
 import logging
+import multiprocessing
+import multiprocessing.connection
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -16,12 +18,13 @@ from pathlib import Path
 from typing import Any
 
 from akita_model.builder import build_summary
-from akita_model.errors import OutputError
+from akita_model.errors import ModelError, OutputError
 from akita_model.parallel import (
     MIN_PARALLEL_BYTES,
     RangeSummary,
     build_har_parallel,
     build_parallel,
+    can_fork,
     can_split,
     default_jobs,
 )
@@ -113,6 +116,99 @@ def _output_loader(html_path: str | os.PathLike[str] | None) -> Callable[[], Non
     return load
 
 
+def _write_report(document: dict[str, Any], html_path: str | os.PathLike[str]) -> None:
+    render_report: Callable[[dict[str, Any]], str] = _report_module(
+        html_path
+    ).render_report
+    _write(html_path, render_report(document), "report")
+
+
+def _write_report_and_tell(
+    document: dict[str, Any],
+    html_path: str | os.PathLike[str],
+    outcome: multiprocessing.connection.Connection,
+) -> None:
+    # In the forked copy: write the report, then send None, or what failed.
+    try:
+        _write_report(document, html_path)
+    except BaseException as error:  # sent to the parent, which raises it
+        try:
+            outcome.send(error)
+        except Exception:  # an exception that does not pickle
+            outcome.send(ModelError(f"The report failed: {error!r}"))
+    else:
+        outcome.send(None)
+    finally:
+        outcome.close()
+
+
+class _ReportJob:
+    """The report, rendered and written by a forked copy of this process.
+
+    The copy renders the report while this process writes the model: both
+    are written from the same document, so the files are those that one
+    process would write.
+    """
+
+    def __init__(
+        self, document: dict[str, Any], html_path: str | os.PathLike[str]
+    ) -> None:
+        self.document = document
+        self.html_path = html_path
+        context = multiprocessing.get_context("fork")
+        self._outcome, sent = context.Pipe(duplex=False)
+        self._process = context.Process(
+            target=_write_report_and_tell,
+            args=(document, html_path, sent),
+            daemon=True,
+        )
+        try:
+            self._process.start()
+        finally:
+            sent.close()
+
+    def finish(self) -> None:
+        """Wait for the report; raise what failed in writing it."""
+        try:
+            error = self._outcome.recv()
+        except EOFError:
+            # The copy ended without a word (killed, out of memory): the
+            # report is written here instead.
+            logger.warning("the process writing the report stopped; writing it here")
+            error = None
+            self._process.join()
+            _write_report(self.document, self.html_path)
+        finally:
+            self._outcome.close()
+            self._process.join()
+        if error is not None:
+            raise error
+
+    def abandon(self) -> None:
+        """Wait for the copy to end, whatever it met."""
+        try:
+            self._outcome.recv()
+        except EOFError:
+            pass
+        finally:
+            self._outcome.close()
+            self._process.join()
+
+
+def _start_report(
+    document: dict[str, Any], html_path: str | os.PathLike[str]
+) -> _ReportJob | None:
+    # A report job when forking is safe and works, else None: the report is
+    # then written in this process, after the model.
+    if not can_fork():
+        return None
+    try:
+        return _ReportJob(document, html_path)
+    except OSError as error:
+        logger.debug("cannot fork to write the report: %s", error)
+        return None
+
+
 def count_endpoints(document: dict[str, Any]) -> int:
     """Return the number of operations in an OpenAPI document."""
     return sum(len(item) for item in document.get("paths", {}).values())
@@ -190,14 +286,26 @@ def build_files(
         )
         logger.warning("no witnesses in %s", ", ".join(str(path) for path in paths))
 
-    if model_path is not None:
-        is_json = str(model_path).lower().endswith(".json")
-        _write(model_path, dump_openapi(document, json=is_json), "model")
-    if html_path is not None:
-        render_report: Callable[[dict[str, Any]], str] = _report_module(
-            html_path
-        ).render_report
-        _write(html_path, render_report(document), "report")
+    # Both files asked for: the report is written by a forked copy of this
+    # process while this one writes the model, when that can be done.
+    report = (
+        _start_report(document, html_path)
+        if html_path is not None and model_path is not None
+        else None
+    )
+    try:
+        if model_path is not None:
+            is_json = str(model_path).lower().endswith(".json")
+            _write(model_path, dump_openapi(document, json=is_json), "model")
+    except BaseException:
+        # The model's failure is the one to tell, as in one process.
+        if report is not None:
+            report.abandon()
+        raise
+    if report is not None:
+        report.finish()
+    elif html_path is not None:
+        _write_report(document, html_path)
 
     endpoints = count_endpoints(document)
     logger.info("built a model of %d endpoints from %d witnesses", endpoints, witnesses)

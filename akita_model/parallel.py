@@ -89,16 +89,24 @@ def default_jobs() -> int:
     return max(1, min(cpus, MAX_JOBS))
 
 
+def can_fork() -> bool:
+    """Tell whether this process may fork a copy of itself now.
+
+    Forking copies this process as it is, imports done: a worker starts at
+    once instead of starting an interpreter. It is safe only while this
+    process runs one thread (another may hold a lock the copy would never
+    see released, such as a progress bar's).
+    """
+    return "fork" in multiprocessing.get_all_start_methods() and (
+        threading.active_count() == 1
+    )
+
+
 def _context() -> (
     multiprocessing.context.ForkContext | multiprocessing.context.SpawnContext
 ):
-    # Forking copies this process as it is, imports done: a worker starts at
-    # once instead of starting an interpreter. It is safe only while this
-    # process runs one thread (another may hold a lock the copy would never
-    # see released, such as a progress bar's); else workers are spawned.
-    if "fork" in multiprocessing.get_all_start_methods() and (
-        threading.active_count() == 1
-    ):
+    # Workers are forked when that is safe, else spawned.
+    if can_fork():
         return multiprocessing.get_context("fork")
     return multiprocessing.get_context("spawn")
 
