@@ -164,6 +164,9 @@ class _ReportJob:
         )
         try:
             self._process.start()
+        except BaseException:
+            self._outcome.close()
+            raise
         finally:
             sent.close()
 

@@ -8,6 +8,7 @@ is written after the model, in the same process (tested here too).
 from __future__ import annotations
 
 import json
+import multiprocessing.process
 import subprocess
 import sys
 import threading
@@ -194,3 +195,22 @@ def test_a_report_error_is_the_same_in_one_process(
         )
     assert (tmp_path / "model.yaml").stat().st_size > 0
     assert not (tmp_path / "report.html").exists()
+
+
+def test_a_fork_that_fails_leaves_the_report_to_the_build(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_fork(self: object) -> None:
+        raise OSError(12, "Cannot allocate memory")
+
+    monkeypatch.setattr(build_module, "can_fork", lambda: True)
+    monkeypatch.setattr(multiprocessing.process.BaseProcess, "start", no_fork)
+
+    build_files(
+        [FIXTURES / "shop.jsonl"],
+        model_path=tmp_path / "model.yaml",
+        html_path=tmp_path / "report.html",
+    )
+
+    _, report = _serial_files(tmp_path, monkeypatch)
+    assert (tmp_path / "report.html").read_bytes() == report
