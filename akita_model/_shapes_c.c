@@ -5,10 +5,10 @@
  * costs more than anything else a witness needs but parsing its JSON. This
  * module does that walk in C over the parsed value: the same masked
  * arithmetic, the same keys, bit for bit (a test compares the two on random
- * values). It leaves the formats of strings to Python: a string that may
- * have a format (see shapes._string_key) is handed to the function that
- * configure() was given, and only strings that cannot have one, most of
- * them, are told here.
+ * values). It leaves the formats of strings to Python: this module makes
+ * shapes._string_key's first test, which tells most strings to have none,
+ * and hands every other string to the function that configure() was given
+ * (shapes._format_key).
  *
  * All arithmetic is on unsigned 64-bit integers, masked to 62 bits before
  * each shift, which keeps exactly the low bits that the Python code keeps.
@@ -31,7 +31,7 @@
 /* A failed walk; real keys are below 2**62. */
 #define FAILED UINT64_MAX
 
-static PyObject *string_key = NULL; /* shapes._string_key */
+static PyObject *string_key = NULL; /* shapes._format_key */
 static PyObject *too_deep = NULL;   /* shapes.TooDeep */
 static Py_ssize_t max_depth = 32;   /* shapes.MAX_DEPTH */
 static uint64_t plain_key = 0;      /* the key of a string with no format */
