@@ -70,9 +70,19 @@ def _is_digit(value: str, index: int) -> bool:
     return _ZERO <= code <= _NINE
 
 
-def _is_offset_sign(value: str, index: int) -> bool:
-    code = ord(value[index])
-    return code == _PLUS or code == _DASH
+def _is_numeric_offset(value: str, start: int, length: int) -> bool:
+    # +hh:mm (6 characters) or +hhmm (5), from start to the end; with a
+    # colon, fromisoformat would also read +hh.mm and other forms.
+    sign = ord(value[start])
+    minutes = start + length - 2
+    return (
+        (sign == _PLUS or sign == _DASH)
+        and _is_digit(value, start + 1)
+        and _is_digit(value, start + 2)
+        and (length == 5 or ord(value[start + 3]) == _COLON)
+        and _is_digit(value, minutes)
+        and _is_digit(value, minutes + 1)
+    )
 
 
 def _is_date_time(value: str) -> bool:
@@ -104,26 +114,8 @@ def _is_date_time(value: str) -> bool:
             value = value[:-1] + "Z"
         elif letter != _UPPER_Z:
             return False
-    elif zone == 6:
-        # +hh:mm; fromisoformat would also read +hh.mm and other forms.
-        if not (
-            _is_offset_sign(value, offset)
-            and _is_digit(value, offset + 1)
-            and _is_digit(value, offset + 2)
-            and ord(value[offset + 3]) == _COLON
-            and _is_digit(value, offset + 4)
-            and _is_digit(value, offset + 5)
-        ):
-            return False
-    elif zone == 5:
-        # +hhmm.
-        if not (
-            _is_offset_sign(value, offset)
-            and _is_digit(value, offset + 1)
-            and _is_digit(value, offset + 2)
-            and _is_digit(value, offset + 3)
-            and _is_digit(value, offset + 4)
-        ):
+    elif zone == 5 or zone == 6:
+        if not _is_numeric_offset(value, offset, zone):
             return False
     elif zone != 0:
         return False
