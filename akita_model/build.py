@@ -170,32 +170,30 @@ class _ReportJob:
         finally:
             sent.close()
 
-    def finish(self) -> None:
-        """Wait for the report; raise what failed in writing it."""
+    def _wait(self) -> tuple[bool, BaseException | None]:
+        # Wait for the copy to end: whether it told, and what failed.
         try:
-            error = self._outcome.recv()
+            return True, self._outcome.recv()
         except EOFError:
-            # The copy ended without a word (killed, out of memory): the
-            # report is written here instead.
-            logger.warning("the process writing the report stopped; writing it here")
-            error = None
-            self._process.join()
-            _write_report(self.document, self.html_path)
+            return False, None
         finally:
             self._outcome.close()
             self._process.join()
-        if error is not None:
+
+    def finish(self) -> None:
+        """Wait for the report; raise what failed in writing it."""
+        told, error = self._wait()
+        if not told:
+            # The copy ended without a word (killed, out of memory): the
+            # report is written here instead.
+            logger.warning("the process writing the report stopped; writing it here")
+            _write_report(self.document, self.html_path)
+        elif error is not None:
             raise error
 
     def abandon(self) -> None:
         """Wait for the copy to end, whatever it met."""
-        try:
-            self._outcome.recv()
-        except EOFError:
-            pass
-        finally:
-            self._outcome.close()
-            self._process.join()
+        self._wait()
 
 
 def _start_report(
