@@ -407,8 +407,8 @@ def _optional_str(value: Any) -> str | None:
 
 # A trace's URLs name a few hosts, each checked once. Bounded: a trace of
 # made-up host names clears it now and then.
-_MAX_HOSTS = 256
-_hosts: dict[str, bool] = {}
+_MAX_HOSTS: Final = 256
+_hosts: Final[dict[str, bool]] = {}
 
 
 def _is_host(host: str) -> bool:
@@ -457,11 +457,11 @@ def parse_entry(entry: Any) -> Witness:
         raise EntryError("bad-url", f"The request URL {url!r} is not a string.")
 
     groups = split_url(url)
-    if groups is None or not (groups[2] or groups[1]):
+    scheme, host, path, query_text = groups or (None, None, None, None)
+    if not (path or host):
         raise EntryError(
             "bad-url", f"The request URL {url!r} is neither absolute nor a path."
         )
-    scheme, host, path, query_text = groups
     if host and not _is_host(host):
         raise EntryError("bad-url", f"The request URL {url!r} has a bad host {host!r}.")
 
