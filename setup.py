@@ -64,7 +64,7 @@ class OptionalBuildExt(build_ext):
             for output in self.get_outputs():
                 Path(output).unlink(missing_ok=True)
             print(
-                f"setup.py: compiling with mypyc failed ({error}); installing "
+                f"setup.py: compiling the extensions failed ({error}); installing "
                 "the plain Python modules, which run the same, slower.",
                 file=sys.stderr,
             )
