@@ -10,6 +10,10 @@
  * and hands every other string to the function that configure() was given
  * (shapes._format_key).
  *
+ * text_shape() gives the same key for the text of a JSON value, read
+ * without making any Python value of it: a body is parsed only when its
+ * shape is new to its operation (see shapes.RecentBodies.new_text).
+ *
  * All arithmetic is on unsigned 64-bit integers, masked to 62 bits before
  * each shift, which keeps exactly the low bits that the Python code keeps.
  */
@@ -213,6 +217,547 @@ static PyObject *shape(PyObject *module, PyObject *value)
     return PyLong_FromUnsignedLongLong(key);
 }
 
+/*
+ * The shape key of a JSON text, without parsing it into Python values.
+ *
+ * text_shape() reads the text of a body as JSON and gives the key that
+ * shape() would give for the parsed value, or None when it cannot tell:
+ * the text is not JSON, or holds something this reader leaves to a real
+ * parser (see below). A body is then parsed only when its shape is new to
+ * its operation. Whatever this reader takes for JSON is JSON: it reads the
+ * grammar of RFC 8259, strictly, and gives up on every text that orjson
+ * reads otherwise or might refuse:
+ *   - texts with characters beyond U+00FF (their strings are not stored a
+ *     byte a character, which the key hashing below relies on);
+ *   - integers of more than 18 digits (orjson reads those past 64 bits as
+ *     floats), numbers longer than MAX_NUMBER characters and exponents of
+ *     more than two digits (which orjson may refuse as infinite);
+ *   - escapes it cannot decode to a string (a lone surrogate);
+ *   - values nested deeper than max_depth, as shape() would refuse them.
+ * An object that names a key twice gets a key of its own (the parsed
+ * object would keep one of them); two texts with the same key still teach
+ * a schema the same.
+ */
+#define GIVE_UP (UINT64_MAX - 1)
+#define MAX_NUMBER 200
+#define MAX_INT_DIGITS 18
+/* The item keys of an array held on the stack before any allocation. */
+#define STACK_KEYS 16
+
+typedef struct {
+    const Py_UCS1 *at;
+    const Py_UCS1 *end;
+} Reader;
+
+static void skip_space(Reader *reader)
+{
+    while (reader->at < reader->end) {
+        Py_UCS1 ch = *reader->at;
+        if (ch != ' ' && ch != '\n' && ch != '\r' && ch != '\t') {
+            return;
+        }
+        reader->at++;
+    }
+}
+
+static int hex_value(Py_UCS1 ch)
+{
+    if (ch >= '0' && ch <= '9') {
+        return ch - '0';
+    }
+    if (ch >= 'a' && ch <= 'f') {
+        return ch - 'a' + 10;
+    }
+    if (ch >= 'A' && ch <= 'F') {
+        return ch - 'A' + 10;
+    }
+    return -1;
+}
+
+/* The code unit of the four hex digits at text, or -1. */
+static long hex4(const Py_UCS1 *text)
+{
+    long unit = 0;
+    for (int index = 0; index < 4; index++) {
+        int digit = hex_value(text[index]);
+        if (digit < 0) {
+            return -1;
+        }
+        unit = unit * 16 + digit;
+    }
+    return unit;
+}
+
+/* What each character means inside a string: most mean nothing. */
+enum { PLAIN = 0, QUOTE, BACKSLASH, CONTROL, MARK };
+static unsigned char string_classes[256];
+
+static void fill_string_classes(void)
+{
+    for (int ch = 0; ch < 0x20; ch++) {
+        string_classes[ch] = CONTROL;
+    }
+    string_classes['"'] = QUOTE;
+    string_classes['\\'] = BACKSLASH;
+    string_classes[':'] = MARK;
+    string_classes['@'] = MARK;
+}
+
+/* Pass over a string whose opening quote the reader is at. On success the
+ * reader is past the closing quote, *start and *length give the raw
+ * characters between the quotes, *escaped tells whether any of them is an
+ * escape, and *marked whether any is a ':' or an '@' (which strings with a
+ * format have). Returns 0, or -1 when the string is not one of JSON's. */
+static int read_string(
+    Reader *reader, const Py_UCS1 **start, Py_ssize_t *length, int *escaped, int *marked)
+{
+    const Py_UCS1 *at = reader->at + 1;
+    const Py_UCS1 *end = reader->end;
+    *start = at;
+    *escaped = 0;
+    *marked = 0;
+    while (1) {
+        while (at < end && string_classes[*at] == PLAIN) {
+            at++;
+        }
+        if (at >= end) {
+            return -1;
+        }
+        switch (string_classes[*at]) {
+        case QUOTE:
+            *length = at - *start;
+            reader->at = at + 1;
+            return 0;
+        case MARK:
+            *marked = 1;
+            at++;
+            continue;
+        case CONTROL:
+            return -1;
+        default: /* BACKSLASH */
+            *escaped = 1;
+            if (at + 1 >= end) {
+                return -1;
+            }
+            switch (at[1]) {
+            case '"': case '\\': case '/': case 'b': case 'f': case 'n': case 'r': case 't':
+                at += 2;
+                continue;
+            case 'u':
+                if (end - at < 6 || hex4(at + 2) < 0) {
+                    return -1;
+                }
+                at += 6;
+                continue;
+            default:
+                return -1;
+            }
+        }
+    }
+}
+
+/* The string that the raw characters of a string with escapes stand for;
+ * NULL with no error set when it has a lone surrogate. */
+static PyObject *decode_string(const Py_UCS1 *text, Py_ssize_t length)
+{
+    Py_UCS4 *units = PyMem_Malloc(sizeof(Py_UCS4) * (size_t)(length ? length : 1));
+    if (units == NULL) {
+        return PyErr_NoMemory();
+    }
+    Py_ssize_t count = 0;
+    for (Py_ssize_t index = 0; index < length;) {
+        Py_UCS1 ch = text[index];
+        if (ch != '\\') {
+            units[count++] = ch;
+            index++;
+            continue;
+        }
+        Py_UCS1 code = text[index + 1];
+        index += 2;
+        switch (code) {
+        case 'b': units[count++] = '\b'; continue;
+        case 'f': units[count++] = '\f'; continue;
+        case 'n': units[count++] = '\n'; continue;
+        case 'r': units[count++] = '\r'; continue;
+        case 't': units[count++] = '\t'; continue;
+        case 'u': break;
+        default: units[count++] = code; continue;
+        }
+        /* read_string checked the four digits. */
+        long unit = hex4(text + index);
+        index += 4;
+        if (unit >= 0xDC00 && unit <= 0xDFFF) {
+            PyMem_Free(units);
+            return NULL;
+        }
+        if (unit >= 0xD800 && unit <= 0xDBFF) {
+            long low = -1;
+            if (index + 6 <= length && text[index] == '\\' && text[index + 1] == 'u') {
+                low = hex4(text + index + 2);
+            }
+            if (low < 0xDC00 || low > 0xDFFF) {
+                PyMem_Free(units);
+                return NULL;
+            }
+            index += 6;
+            unit = 0x10000 + ((unit - 0xD800) << 10) + (low - 0xDC00);
+        }
+        units[count++] = (Py_UCS4)unit;
+    }
+    PyObject *decoded = PyUnicode_FromKindAndData(PyUnicode_4BYTE_KIND, units, count);
+    PyMem_Free(units);
+    return decoded;
+}
+
+/* The hashes of the short keys met last. Bodies name the same few keys
+ * again and again, and looking one up here costs less than hashing it. */
+#define NAME_SLOTS 1024
+#define MAX_CACHED_NAME 24
+
+typedef struct {
+    uint64_t hash;
+    Py_ssize_t length; /* -1: empty slot */
+    Py_UCS1 name[MAX_CACHED_NAME];
+} NameSlot;
+
+static NameSlot name_slots[NAME_SLOTS];
+
+static void clear_name_slots(void)
+{
+    for (Py_ssize_t index = 0; index < NAME_SLOTS; index++) {
+        name_slots[index].length = -1;
+    }
+}
+
+/* hash() of a key without escapes, masked. A string of characters below
+ * U+0100 is stored a byte a character, and hash() hashes those bytes. */
+static uint64_t plain_name_hash(const Py_UCS1 *text, Py_ssize_t length)
+{
+    if (length > MAX_CACHED_NAME || length == 0) {
+        return (uint64_t)_Py_HashBytes(text, length) & MASK;
+    }
+    size_t index = ((size_t)length * 31u + text[0] * 7u + text[length / 2] * 3u +
+                    text[length - 1]) % NAME_SLOTS;
+    NameSlot *slot = &name_slots[index];
+    if (slot->length == length && memcmp(slot->name, text, (size_t)length) == 0) {
+        return slot->hash;
+    }
+    uint64_t hash = (uint64_t)_Py_HashBytes(text, length) & MASK;
+    slot->hash = hash;
+    slot->length = length;
+    memcpy(slot->name, text, (size_t)length);
+    return hash;
+}
+
+/* The hash of an object key, as hash() gives it for the key's string. */
+static uint64_t name_hash(const Py_UCS1 *text, Py_ssize_t length, int escaped)
+{
+    if (!escaped) {
+        return plain_name_hash(text, length);
+    }
+    PyObject *name = decode_string(text, length);
+    if (name == NULL) {
+        return PyErr_Occurred() ? FAILED : GIVE_UP;
+    }
+    Py_hash_t hash = PyObject_Hash(name);
+    Py_DECREF(name);
+    if (hash == -1 && PyErr_Occurred()) {
+        return FAILED;
+    }
+    return (uint64_t)hash & MASK;
+}
+
+static int is_digit(Py_UCS1 ch)
+{
+    return ch >= '0' && ch <= '9';
+}
+
+/* str.isdigit() of one character: ASCII digits and a few others. */
+static int is_any_digit(Py_UCS1 ch)
+{
+    return is_digit(ch) || (ch >= 0x80 && Py_UNICODE_ISDIGIT(ch));
+}
+
+/* The key of a string value: text_key() of the string it stands for. */
+static uint64_t string_value_key(
+    const Py_UCS1 *text, Py_ssize_t length, int escaped, int marked)
+{
+    if (escaped) {
+        PyObject *value = decode_string(text, length);
+        if (value == NULL) {
+            return PyErr_Occurred() ? FAILED : GIVE_UP;
+        }
+        uint64_t key = text_key(value);
+        Py_DECREF(value);
+        return key;
+    }
+    /* may_have_format(), on the raw characters, which are the string's. */
+    if (!marked && length != 36 &&
+        (length == 0 || (text[0] != '-' && !is_any_digit(text[0])))) {
+        return plain_key;
+    }
+    PyObject *value = PyUnicode_FromKindAndData(PyUnicode_1BYTE_KIND, text, length);
+    if (value == NULL) {
+        return FAILED;
+    }
+    uint64_t key = text_key(value);
+    Py_DECREF(value);
+    return key;
+}
+
+
+/* The key of the number the reader is at (INT_KEY or FLOAT_KEY), or
+ * GIVE_UP. */
+static uint64_t read_number(Reader *reader)
+{
+    const Py_UCS1 *at = reader->at, *end = reader->end, *start = reader->at;
+    int is_float = 0;
+    if (at < end && *at == '-') {
+        at++;
+    }
+    if (at >= end || !is_digit(*at)) {
+        return GIVE_UP;
+    }
+    const Py_UCS1 *digits = at;
+    if (*at == '0') {
+        at++;
+    }
+    else {
+        while (at < end && is_digit(*at)) {
+            at++;
+        }
+    }
+    Py_ssize_t integer_digits = at - digits;
+    if (at < end && *at == '.') {
+        is_float = 1;
+        at++;
+        if (at >= end || !is_digit(*at)) {
+            return GIVE_UP;
+        }
+        while (at < end && is_digit(*at)) {
+            at++;
+        }
+    }
+    if (at < end && (*at == 'e' || *at == 'E')) {
+        is_float = 1;
+        at++;
+        if (at < end && (*at == '+' || *at == '-')) {
+            at++;
+        }
+        const Py_UCS1 *exponent = at;
+        while (at < end && is_digit(*at)) {
+            at++;
+        }
+        if (at == exponent || at - exponent > 2) {
+            return GIVE_UP;
+        }
+    }
+    if (at - start > MAX_NUMBER || (!is_float && integer_digits > MAX_INT_DIGITS)) {
+        return GIVE_UP;
+    }
+    reader->at = at;
+    return is_float ? FLOAT_KEY : INT_KEY;
+}
+
+static int read_literal(Reader *reader, const char *word, Py_ssize_t length)
+{
+    if (reader->end - reader->at < length || memcmp(reader->at, word, (size_t)length) != 0) {
+        return -1;
+    }
+    reader->at += length;
+    return 0;
+}
+
+static uint64_t read_value(Reader *reader, Py_ssize_t depth);
+
+static uint64_t read_object(Reader *reader, Py_ssize_t depth)
+{
+    uint64_t key = OBJECT_SEED;
+    uint64_t size = 0;
+    reader->at++;
+    skip_space(reader);
+    if (reader->at < reader->end && *reader->at == '}') {
+        reader->at++;
+        return mix(key);
+    }
+    if (depth >= max_depth) {
+        return GIVE_UP;
+    }
+    while (1) {
+        const Py_UCS1 *name;
+        Py_ssize_t length;
+        int escaped, marked;
+        if (reader->at >= reader->end || *reader->at != '"' ||
+            read_string(reader, &name, &length, &escaped, &marked) < 0) {
+            return GIVE_UP;
+        }
+        uint64_t hash = name_hash(name, length, escaped);
+        if (hash >= GIVE_UP) {
+            return hash;
+        }
+        skip_space(reader);
+        if (reader->at >= reader->end || *reader->at != ':') {
+            return GIVE_UP;
+        }
+        reader->at++;
+        skip_space(reader);
+        uint64_t item_key = read_value(reader, depth + 1);
+        if (item_key >= GIVE_UP) {
+            return item_key;
+        }
+        key = ((key ^ hash) * KEY_FACTOR) & MASK;
+        key = ((key ^ item_key) * VALUE_FACTOR) & MASK;
+        size++;
+        skip_space(reader);
+        if (reader->at >= reader->end) {
+            return GIVE_UP;
+        }
+        if (*reader->at == '}') {
+            reader->at++;
+            return mix(key ^ size);
+        }
+        if (*reader->at != ',') {
+            return GIVE_UP;
+        }
+        reader->at++;
+        skip_space(reader);
+    }
+}
+
+static uint64_t read_array(Reader *reader, Py_ssize_t depth)
+{
+    reader->at++;
+    skip_space(reader);
+    if (reader->at < reader->end && *reader->at == ']') {
+        reader->at++;
+        return ARRAY_SEED;
+    }
+    if (depth >= max_depth) {
+        return GIVE_UP;
+    }
+    uint64_t stack_keys[STACK_KEYS];
+    uint64_t *others = stack_keys;
+    Py_ssize_t count = 0, room = STACK_KEYS;
+    uint64_t first = 0, result = GIVE_UP;
+    int has_first = 0;
+    while (1) {
+        uint64_t item_key = read_value(reader, depth + 1);
+        if (item_key >= GIVE_UP) {
+            result = item_key;
+            goto done;
+        }
+        if (!has_first) {
+            first = item_key;
+            has_first = 1;
+        }
+        else if (item_key != first) {
+            if (count == room) {
+                uint64_t *grown = PyMem_Malloc(sizeof(uint64_t) * (size_t)room * 2);
+                if (grown == NULL) {
+                    PyErr_NoMemory();
+                    result = FAILED;
+                    goto done;
+                }
+                memcpy(grown, others, sizeof(uint64_t) * (size_t)count);
+                if (others != stack_keys) {
+                    PyMem_Free(others);
+                }
+                others = grown;
+                room *= 2;
+            }
+            others[count++] = item_key;
+        }
+        skip_space(reader);
+        if (reader->at >= reader->end) {
+            goto done;
+        }
+        if (*reader->at == ']') {
+            reader->at++;
+            break;
+        }
+        if (*reader->at != ',') {
+            goto done;
+        }
+        reader->at++;
+        skip_space(reader);
+    }
+    /* As array_key(): the sum of the mixed keys of the distinct shapes. */
+    uint64_t total = mix(first);
+    qsort(others, (size_t)count, sizeof(uint64_t), compare_keys);
+    for (Py_ssize_t index = 0; index < count; index++) {
+        if (index == 0 || others[index] != others[index - 1]) {
+            total = (total + mix(others[index])) & MASK;
+        }
+    }
+    result = mix(total ^ ARRAY_SEED);
+done:
+    if (others != stack_keys) {
+        PyMem_Free(others);
+    }
+    return result;
+}
+
+/* The key of the value the reader is at, which is at a depth. */
+static uint64_t read_value(Reader *reader, Py_ssize_t depth)
+{
+    if (reader->at >= reader->end) {
+        return GIVE_UP;
+    }
+    switch (*reader->at) {
+    case '"': {
+        const Py_UCS1 *text;
+        Py_ssize_t length;
+        int escaped, marked;
+        if (read_string(reader, &text, &length, &escaped, &marked) < 0) {
+            return GIVE_UP;
+        }
+        return string_value_key(text, length, escaped, marked);
+    }
+    case '{':
+        return read_object(reader, depth);
+    case '[':
+        return read_array(reader, depth);
+    case 't':
+        return read_literal(reader, "true", 4) < 0 ? GIVE_UP : BOOL_KEY;
+    case 'f':
+        return read_literal(reader, "false", 5) < 0 ? GIVE_UP : BOOL_KEY;
+    case 'n':
+        return read_literal(reader, "null", 4) < 0 ? GIVE_UP : OTHER_KEY;
+    default:
+        return read_number(reader);
+    }
+}
+
+static PyObject *text_shape(PyObject *module, PyObject *text)
+{
+    if (string_key == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "_shapes_c.configure() was not called");
+        return NULL;
+    }
+    if (!PyUnicode_Check(text)) {
+        PyErr_SetString(PyExc_TypeError, "text_shape() takes a str");
+        return NULL;
+    }
+    if (PyUnicode_READY(text) == -1) {
+        return NULL;
+    }
+    if (PyUnicode_KIND(text) != PyUnicode_1BYTE_KIND) {
+        Py_RETURN_NONE;
+    }
+    const Py_UCS1 *data = PyUnicode_1BYTE_DATA(text);
+    Reader reader = {data, data + PyUnicode_GET_LENGTH(text)};
+    skip_space(&reader);
+    uint64_t key = read_value(&reader, 0);
+    if (key == FAILED) {
+        return NULL;
+    }
+    skip_space(&reader);
+    if (key == GIVE_UP || reader.at != reader.end) {
+        Py_RETURN_NONE;
+    }
+    return PyLong_FromUnsignedLongLong(key);
+}
+
 static PyObject *configure(PyObject *module, PyObject *args)
 {
     PyObject *new_string_key, *new_too_deep;
@@ -250,6 +795,8 @@ static PyObject *configure(PyObject *module, PyObject *args)
 static PyMethodDef methods[] = {
     {"shape", shape, METH_O,
      "shape(value) -> int: the shape key of a JSON value, as shapes.shape."},
+    {"text_shape", text_shape, METH_O,
+     "text_shape(text) -> int | None: the shape key of a JSON text, or None."},
     {"configure", configure, METH_VARARGS,
      "configure(string_key, too_deep, max_depth): what shape() calls and raises."},
     {NULL, NULL, 0, NULL},
@@ -263,5 +810,7 @@ static struct PyModuleDef module_definition = {
 
 PyMODINIT_FUNC PyInit__shapes_c(void)
 {
+    fill_string_classes();
+    clear_name_slots();
     return PyModule_Create(&module_definition);
 }

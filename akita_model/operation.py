@@ -47,7 +47,11 @@ class BodyState:
         if body.has_json:
             if self.json is None:
                 self.json = BodySchema()
-            self.json.add(body.json, body.text)
+            if body.shape_key >= 0 and body.text is not None:
+                # Read, not parsed: parsed only if its shape is new here.
+                self.json.add_text(body.text, body.shape_key)
+            else:
+                self.json.add(body.json, body.text)
         elif body.media_type in _FORM_TYPES:
             if self.form is None:
                 self.form = ParameterSet()

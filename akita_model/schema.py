@@ -163,6 +163,12 @@ class BodySchema:
         if new_value is not SKIP:
             self._ready().add_object(new_value)
 
+    def add_text(self, text: str, key: int) -> None:
+        """Learn one JSON body from its text and its value's shape key."""
+        new_value = self._recent.new_text(text, key)
+        if new_value is not SKIP:
+            self._ready().add_object(new_value)
+
     def __getstate__(self) -> dict[str, Any]:
         # GenSON's node classes are made at run time and do not pickle; the
         # schema they learnt does, and learning it again gives the same.

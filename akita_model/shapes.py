@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Final
 
+import orjson
 from mypy_extensions import i64
 
 from akita_model.formats import detect_format, looks_like_date_time
@@ -265,11 +266,34 @@ class RecentBodies:
             return SKIP
         return distinct_items(value)
 
+    def new_text(self, text: str, key: int) -> Any:
+        """Return what ``new_value`` would for a body known by its text.
+
+        ``key`` is the shape key of the text's JSON value, which
+        ``text_shape`` gave: the text is parsed only when the shape is new.
+        """
+        if _is_recent(self._texts, hash(text), _RECENT_TEXTS):
+            return SKIP
+        if _is_recent(self._shapes, key, _RECENT_SHAPES):
+            return SKIP
+        return distinct_items(orjson.loads(text))
+
+
+def _no_text_shape(text: str) -> int | None:
+    return None
+
 
 # The walk of shape(), in C when the package was built with its extension
 # (akita_model/_shapes_c.c), which gives the same keys: shape() stays the
 # definition, and runs where the extension is missing.
+#
+# text_shape(text) is the shape key of a JSON text, read from the text by
+# the extension without parsing it into values: the key shape() gives for
+# the parsed value. None when it cannot tell (the text is not JSON, or is
+# JSON it leaves to orjson), and always None without the extension: the
+# text is then parsed and walked.
 _walk: Callable[[Any], int] = shape
+text_shape: Callable[[str], int | None] = _no_text_shape
 try:
     from akita_model import _shapes_c
 except ImportError:
@@ -278,3 +302,4 @@ else:
     # The extension tells the strings that cannot have a format itself.
     _shapes_c.configure(_format_key, TooDeep, MAX_DEPTH)
     _walk = _shapes_c.shape
+    text_shape = _shapes_c.text_shape

@@ -18,6 +18,7 @@ from urllib.parse import parse_qsl
 import orjson
 
 from akita_model.errors import EntryError
+from akita_model.shapes import text_shape
 
 # The reasons an entry is skipped for, by their stable names.
 REASONS: dict[str, str] = {
@@ -122,12 +123,25 @@ class Body:
 
     ``media_type`` is lowercase, without parameters (``application/json``).
     ``text`` is the body as text, ``data`` the bytes of a base64 body, and
-    ``json`` the parsed value of a JSON body (``NOT_JSON`` otherwise).
-    ``form`` holds the fields of a form body, as HAR's ``postData.params``
-    gives them: ``(name, value, file_name)``.
+    ``json`` the value of a JSON body (``NOT_JSON`` otherwise). ``form``
+    holds the fields of a form body, as HAR's ``postData.params`` gives
+    them: ``(name, value, file_name)``.
+
+    A JSON body's text is read for the shape key of its value
+    (``shapes.text_shape``), which checks that it is JSON, and parsed only
+    when its value is asked for: ``shape_key`` is then that key, and -1
+    for a body parsed when it was read, or not JSON.
     """
 
-    __slots__ = ("media_type", "text", "data", "json", "form", "is_truncated")
+    __slots__ = (
+        "media_type",
+        "text",
+        "data",
+        "_json",
+        "form",
+        "is_truncated",
+        "shape_key",
+    )
 
     def __init__(
         self,
@@ -137,21 +151,30 @@ class Body:
         json: Any = NOT_JSON,
         form: tuple[tuple[str, str, str | None], ...] = (),
         is_truncated: bool = False,
+        shape_key: int = -1,
     ) -> None:
         self.media_type: Final = media_type
         self.text: Final = text
         self.data: Final = data
-        self.json: Final = json
+        self._json: Final = json
         self.form: Final = form
         self.is_truncated: Final = is_truncated
+        self.shape_key: Final = shape_key
 
     def __repr__(self) -> str:
         return f"Body({self.media_type!r}, {len(self.text or '')} characters)"
 
     @property
+    def json(self) -> Any:
+        """The value of a JSON body, parsed now if it was only read."""
+        if self.shape_key >= 0 and self.text is not None:
+            return orjson.loads(self.text)
+        return self._json
+
+    @property
     def has_json(self) -> bool:
-        """Tell whether the body holds a parsed JSON value."""
-        return self.json is not NOT_JSON
+        """Tell whether the body holds a JSON value."""
+        return self.shape_key >= 0 or self._json is not NOT_JSON
 
 
 class Witness:
@@ -338,14 +361,20 @@ def _parse_body(
             text = None
 
     json_value = NOT_JSON
+    shape_key = -1
     if text and is_json_media_type(media_type) and not is_truncated:
-        try:
-            json_value = orjson.loads(text)
-        except orjson.JSONDecodeError:
-            raise EntryError(
-                "bad-json-body",
-                f"The {where} has media type {media_type!r} but is not JSON.",
-            ) from None
+        # Most bodies' shapes were seen before, and need not be parsed.
+        key = text_shape(text)
+        if key is not None:
+            shape_key = key
+        else:
+            try:
+                json_value = orjson.loads(text)
+            except orjson.JSONDecodeError:
+                raise EntryError(
+                    "bad-json-body",
+                    f"The {where} has media type {media_type!r} but is not JSON.",
+                ) from None
 
     form: tuple[tuple[str, str, str | None], ...] = ()
     if isinstance(params, list):
@@ -364,7 +393,7 @@ def _parse_body(
             (match["name"], "", match["file"])
             for match in _MULTIPART_FIELD.finditer(text)
         )
-    return Body(media_type, text, data, json_value, form, is_truncated)
+    return Body(media_type, text, data, json_value, form, is_truncated, shape_key)
 
 
 def _parse_started(value: Any) -> datetime:
