@@ -31,6 +31,7 @@ ours. Traces are cached there by size and seed.
 from __future__ import annotations
 
 import argparse
+import compileall
 import json
 import os
 import re
@@ -384,6 +385,18 @@ def throughput(args: argparse.Namespace) -> None:
             )
 
 
+def compile_bytecode() -> bool:
+    """Write the bytecode of akita's plain Python modules, as an install does.
+
+    pip writes a package's bytecode when it installs it (mitmproxy2swagger's
+    virtual environment has it), and Python writes a module's on its first
+    import, unless ``PYTHONDONTWRITEBYTECODE`` is set, as it is on some
+    machines. An editable checkout has none until then, and every run would
+    compile akita's sources again. Returns whether every module compiled.
+    """
+    return bool(compileall.compile_dir(REPOSITORY / "akita_model", quiet=1))
+
+
 def _compiled_note() -> str:
     """Say whether the checked-out akita_model runs compiled, as the bench runs it."""
     probe = subprocess.run(
@@ -511,6 +524,9 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--repeat, --akita-runs and --witnesses must be at least 1.")
 
     args.out.mkdir(parents=True, exist_ok=True)
+    if not compile_bytecode():
+        print("model_bench.py: error: akita_model does not compile", file=sys.stderr)
+        return 1
     # Traces and the virtual environment are large: keep them out of git.
     (args.out / ".gitignore").write_text("*\n", encoding="utf-8")
     try:
