@@ -26,7 +26,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, cast
 
-import ijson
 import orjson
 from mypy_extensions import mypyc_attr
 
@@ -289,6 +288,10 @@ class TraceReader:
             # passing over the entries already given.
             stream.seek(0)
             _skip_bom(stream)
+
+        # Imported here: most documents keep the layout, and ijson (with the
+        # decimal module it loads) is a good part of the start of a build.
+        import ijson
 
         skip = entry_number
         entry_number = 0
