@@ -54,6 +54,9 @@ MAX_JOBS = 3
 # takes more of them (this one, when workers are spawned and start a fresh
 # interpreter), and a process that ends early waits at most for one range.
 RANGES_PER_JOB = 16
+# The last ranges, one a process, are cut again in this many: a process that
+# ends its last range early then waits for a quarter of a range at most.
+TAIL_PIECES = 4
 _BLOCK = 1024 * 1024
 
 
@@ -129,12 +132,13 @@ def split_ranges(
     paths: Sequence[str | os.PathLike[str]],
     parts: int,
     starts: Sequence[int] | None = None,
+    tail: int = 0,
 ) -> list[TraceRange]:
     """Cut files into about ``parts`` ranges of whole lines, in order.
 
     ``starts`` gives, file by file, the offset of the first line to cut
     from (the end of a HAR document's head); the bytes before it are left
-    out.
+    out. The last ``tail`` ranges are each cut again in ``TAIL_PIECES``.
     """
     offsets = list(starts) if starts is not None else [0] * len(paths)
     sizes = [
@@ -145,24 +149,39 @@ def split_ranges(
     target = max(1, total // parts)
     ranges: list[TraceRange] = []
     for path, size, first in sizes:
-        if size <= first:
-            continue
-        cuts = [first]
-        with open(path, "rb") as stream:
-            offset = first + target
-            while offset < size:
-                stream.seek(offset)
-                stream.readline()
-                cut = stream.tell()
-                if cut >= size:
-                    break
-                if cut > cuts[-1]:
-                    cuts.append(cut)
-                offset = cut + target
-        cuts.append(size)
-        for start, end in zip(cuts, cuts[1:], strict=False):
-            ranges.append(TraceRange(path, start, end))
+        if size > first:
+            ranges.extend(_cut(path, first, size, target))
+    if tail > 0:
+        last = ranges[-tail:]
+        del ranges[-tail:]
+        for trace_range in last:
+            piece = max(1, (trace_range.end - trace_range.start) // TAIL_PIECES)
+            ranges.extend(
+                _cut(trace_range.path, trace_range.start, trace_range.end, piece)
+            )
     return ranges
+
+
+def _cut(path: str, start: int, end: int, target: int) -> list[TraceRange]:
+    # Ranges of about ``target`` bytes, of whole lines, from ``start`` (a
+    # line's start) to ``end`` (a line's start or the end of the file).
+    cuts = [start]
+    with open(path, "rb") as stream:
+        offset = start + target
+        while offset < end:
+            stream.seek(offset)
+            stream.readline()
+            cut = stream.tell()
+            if cut >= end:
+                break
+            if cut > cuts[-1]:
+                cuts.append(cut)
+            offset = cut + target
+    cuts.append(end)
+    return [
+        TraceRange(path, first, last)
+        for first, last in zip(cuts, cuts[1:], strict=False)
+    ]
 
 
 @dataclass(frozen=True, slots=True)
@@ -319,7 +338,7 @@ def build_parallel(
 
     ``meanwhile`` is called in this process once the workers have started.
     """
-    ranges = split_ranges(paths, jobs * RANGES_PER_JOB)
+    ranges = split_ranges(paths, jobs * RANGES_PER_JOB, tail=jobs)
     if not ranges:
         return RangeSummary(Summary(service), 0, ())
     return _summarise_ranges(paths, ranges, service, jobs, meanwhile)
@@ -352,7 +371,7 @@ def _build_har_ranges(
     starts = [head for head in heads if head is not None]
     if len(starts) != len(heads):
         return None
-    ranges = split_ranges(paths, jobs * RANGES_PER_JOB, starts)
+    ranges = split_ranges(paths, jobs * RANGES_PER_JOB, starts, tail=jobs)
     if not ranges:
         return None
     built = _summarise_ranges(paths, ranges, service, jobs, meanwhile)

@@ -198,6 +198,19 @@ def test_loading_the_output_code_ahead_never_fails_a_build(
     assert build_module._output_loader(tmp_path / "report.html")() is None
 
 
+def test_the_last_ranges_are_cut_again_in_smaller_ones(tmp_path: Path) -> None:
+    trace = tmp_path / "trace.jsonl"
+    trace.write_bytes(b"".join(b"%09d\n" % index for index in range(1000)))
+
+    ranges = split_ranges([trace], 4, tail=2)
+
+    sizes = [trace_range.end - trace_range.start for trace_range in ranges]
+    assert sizes == [2510, 2510] + [630, 630, 630, 620] + [620, 620, 620, 610]
+    assert ranges[0].start == 0 and ranges[-1].end == 10000
+    assert all(a.end == b.start for a, b in zip(ranges, ranges[1:], strict=False))
+    assert all(trace_range.start % 10 == 0 for trace_range in ranges)
+
+
 def test_split_ranges_cover_every_line_once(tmp_path: Path) -> None:
     trace = tmp_path / "trace.jsonl"
     trace.write_bytes(b"".join(b"%d\n" % index * (index % 7) for index in range(500)))
