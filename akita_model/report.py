@@ -79,10 +79,43 @@ def _csp_hash(text: str) -> str:
     return "sha256-" + base64.b64encode(digest).decode("ascii")
 
 
+class _TemplateCache(jinja2.FileSystemBytecodeCache):
+    """Jinja's cache of compiled templates, which never fails a report.
+
+    Jinja keeps the cache in a folder of this user's that only they may
+    read, under the temporary folder, and checks each entry against its
+    template's source and the Python version: a build compiles the
+    report's templates once instead of every time. A cache that cannot be
+    read or written is passed over.
+    """
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        try:
+            super().load_bytecode(bucket)
+        except OSError as error:
+            logger.debug("cannot read the report's cached templates: %s", error)
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        try:
+            super().dump_bytecode(bucket)
+        except OSError as error:
+            logger.debug("cannot cache the report's templates: %s", error)
+
+
+def _template_cache(directory: str | None = None) -> jinja2.BytecodeCache | None:
+    # None when no safe folder for it can be made.
+    try:
+        return _TemplateCache(directory)
+    except (OSError, RuntimeError) as error:
+        logger.debug("the report's templates are not cached: %s", error)
+        return None
+
+
 @functools.cache
-def _environment() -> jinja2.Environment:
+def _environment(cache_directory: str | None = None) -> jinja2.Environment:
     return jinja2.Environment(
         loader=jinja2.PackageLoader("akita_model", "templates"),
+        bytecode_cache=_template_cache(cache_directory),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,

@@ -12,10 +12,12 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
+import jinja2
 import pytest
 import yaml
 from openapi_spec_validator import validate
 
+import akita_model.report as report_module
 from akita_model.build import build_files
 from akita_model.report import ReportError, build_view, render_report
 from akita_model.report_histogram import Bar, format_ms, layout_histogram
@@ -575,3 +577,50 @@ def test_a_built_model_gives_the_same_report_from_yaml_and_json(
     assert [row.histogram.total if row.histogram else None for row in view.rows] == [
         operation["x-akita-latency"]["count"] for operation in operations
     ]
+
+
+def _page_of(environment: jinja2.Environment) -> str:
+    return environment.get_template("report.html.j2").render(
+        view=build_view(load("shop")),
+        no_auth="none",
+        style_hash="sha256-style",
+        script_hash="sha256-script",
+    )
+
+
+def test_compiled_templates_are_read_back_from_the_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = report_module._environment(str(tmp_path))
+    page = _page_of(first)
+    cached = sorted(path.name for path in tmp_path.iterdir())
+
+    # A new environment on the same cache reads the page without compiling.
+    report_module._environment.cache_clear()
+    second = report_module._environment(str(tmp_path))
+
+    def no_compiling(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("a cached template was compiled again")
+
+    monkeypatch.setattr(second, "compile", no_compiling)
+    try:
+        assert _page_of(second) == page
+    finally:
+        report_module._environment.cache_clear()
+    # The page and the three templates it includes, a file each.
+    assert len(cached) == 4
+    assert all(name.startswith("__jinja2_") for name in cached)
+
+
+def test_a_cache_that_cannot_be_used_is_passed_over(tmp_path: Path) -> None:
+    not_a_folder = tmp_path / "file"
+    not_a_folder.write_text("x", encoding="utf-8")
+    (tmp_path / "cache").mkdir()
+    try:
+        page = _page_of(report_module._environment(str(not_a_folder)))
+        expected = _page_of(report_module._environment(str(tmp_path / "cache")))
+    finally:
+        report_module._environment.cache_clear()
+
+    assert page == expected
+    assert not_a_folder.read_text(encoding="utf-8") == "x"
