@@ -271,9 +271,9 @@ class RecentBodies:
 
         ``key`` is the shape key of the text's JSON value, which
         ``text_shape`` gave: the text is parsed only when the shape is new.
+        The recent texts are not looked at: with the key known, hashing the
+        text would cost more than it could save.
         """
-        if _is_recent(self._texts, hash(text), _RECENT_TEXTS):
-            return SKIP
         if _is_recent(self._shapes, key, _RECENT_SHAPES):
             return SKIP
         return distinct_items(orjson.loads(text))

@@ -20,6 +20,7 @@ from akita_model import shapes, witness
 from akita_model.builder import build_summary
 from akita_model.openapi import dump_openapi, to_openapi
 from akita_model.reader import read_trace
+from akita_model.schema import BodySchema
 from akita_model.shapes import MAX_DEPTH, TooDeep, shape
 
 try:
@@ -322,3 +323,45 @@ def test_the_model_is_the_same_when_every_body_is_parsed(
 
     assert calls  # every JSON body went through the patched reader
     assert parsed == read
+
+
+def test_a_text_whose_shape_was_seen_is_not_parsed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    texts = ['{"id": 1, "name": "a"}', '{"id": 2, "name": "b"}', '{"id": 3}']
+    parsed: list[str] = []
+    loads = orjson.loads
+
+    def counted(text: str) -> Any:
+        parsed.append(text)
+        return loads(text)
+
+    monkeypatch.setattr(orjson, "loads", counted)
+    schema = BodySchema()
+    for text in texts:
+        key = _shapes_c.text_shape(text)
+        assert key is not None
+        schema.add_text(text, key)
+
+    assert parsed == [texts[0], texts[2]]
+    assert schema.to_schema() == {
+        "type": "object",
+        "properties": {"id": {"type": "integer"}, "name": {"type": "string"}},
+        "required": ["id"],
+    }
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(json_values, max_size=8))
+def test_learning_from_texts_learns_what_values_teach(values: list[Any]) -> None:
+    from_texts, from_values = BodySchema(), BodySchema()
+    for value in values:
+        text = json.dumps(value)
+        key = _shapes_c.text_shape(text)
+        if key is None:
+            from_texts.add(value, text)
+        else:
+            from_texts.add_text(text, key)
+        from_values.add(value)
+
+    assert from_texts.to_schema() == from_values.to_schema()
