@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import math
+import pickle
 
-from akita_model.stats import LatencyStats
+from ddsketch import DDSketch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from akita_model.stats import RELATIVE_ACCURACY, LatencyStats
 
 
 def _stats(values: list[float]) -> LatencyStats:
@@ -79,3 +84,34 @@ def test_merged_stats_equal_the_whole() -> None:
 
 def test_no_latency_is_a_zero_count() -> None:
     assert LatencyStats().to_extension() == {"count": 0}
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.floats(min_value=0, max_value=1e7, allow_nan=False)
+        | st.sampled_from([0.0, 1.0, 1.02, 1.0201, 5e-324, 1e-300]),
+        min_size=1,
+        max_size=60,
+    )
+)
+def test_quantiles_are_those_of_a_sketch_given_every_value(values: list[float]) -> None:
+    stats = _stats(values)
+    plain = DDSketch(RELATIVE_ACCURACY)
+    for value in values:
+        plain.add(value)
+
+    for quantile in (0.0, 0.25, 0.5, 0.9, 0.99, 1.0):
+        value = plain.get_quantile_value(quantile)
+        assert stats._quantile(quantile) == min(max(value, min(values)), max(values))
+    assert stats.sketch.count == plain.count == len(values)
+
+
+def test_latencies_not_yet_in_the_sketch_travel_with_it() -> None:
+    stats = _stats([3.5, 3.51, 3.52, 40.0, 0.0])
+    assert stats._pending  # counted by bin, not handed to the sketch yet
+
+    copy = pickle.loads(pickle.dumps(stats))
+
+    assert copy.to_extension() == stats.to_extension()
+    assert copy.to_extension()["p50"] == 3.49
