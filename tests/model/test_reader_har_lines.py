@@ -8,6 +8,7 @@ import gzip
 import json
 from pathlib import Path
 
+import ijson
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -251,7 +252,7 @@ def test_reads_a_browser_export_with_a_long_list_of_pages_first(
     def no_whole_parse(*args: object, **kwargs: object) -> object:
         raise AssertionError("the document was parsed whole")
 
-    monkeypatch.setattr(reader_module.ijson, "items", no_whole_parse)
+    monkeypatch.setattr(ijson, "items", no_whole_parse)
     assert _read(trace) == ([f"/api/item/{index}" for index in range(5)], {}, [])
 
 
