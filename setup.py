@@ -4,9 +4,11 @@ Every witness of a trace goes through the modules listed below: reading and
 parsing, path templates, parameters, authentication, latency and the shapes
 of bodies. mypyc compiles them, type annotations and all, into a C
 extension that runs them about one and a half times as fast; the code stays
-plain Python, and runs the same uncompiled. One more extension,
-``akita_model._shapes_c``, walks JSON bodies for their shape keys in C, as
-``akita_model.shapes.shape`` does in Python. Set ``AKITA_PURE_PYTHON=1`` to
+plain Python, and runs the same uncompiled. Two more extensions are written
+in C: ``akita_model._shapes_c`` walks JSON bodies for their shape keys, as
+``akita_model.shapes.shape`` does in Python, and ``akita_model._entries_c``
+reads the fields of a HAR entry that ``witness.parse_entry`` needs from its
+JSON text, which orjson parses whole without it. Set ``AKITA_PURE_PYTHON=1`` to
 build without compiling. Where compiling fails (no C compiler, no Python
 headers), the build says so and installs the plain Python modules.
 """
@@ -46,6 +48,9 @@ def compiled_extensions() -> list[Extension]:
     extensions: list[Extension] = mypycify(paths, opt_level="3")
     extensions.append(
         Extension("akita_model._shapes_c", sources=["akita_model/_shapes_c.c"])
+    )
+    extensions.append(
+        Extension("akita_model._entries_c", sources=["akita_model/_entries_c.c"])
     )
     return extensions
 

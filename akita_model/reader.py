@@ -20,7 +20,7 @@ import os
 import re
 import zlib
 from collections import Counter
-from collections.abc import Generator, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,7 +30,7 @@ import orjson
 from mypy_extensions import mypyc_attr
 
 from akita_model.errors import EntryError, TraceError
-from akita_model.witness import Witness, parse_entry
+from akita_model.witness import Witness, decode_entry, parse_entry
 
 logger = logging.getLogger(__name__)
 
@@ -205,7 +205,8 @@ class TraceReader:
         """
         for path in self.paths:
             with self._reading(path, True) as stream:
-                for number, entry in self._har_entries(path, stream):
+                # Whole entries: they may be handed on as JSON.
+                for number, entry in self._har_entries(path, stream, orjson.loads):
                     yield path, number, entry
 
     def _read_jsonl(
@@ -219,7 +220,7 @@ class TraceReader:
             if line.isspace():
                 continue
             try:
-                entry = orjson.loads(line)
+                entry = decode_entry(line)
             except orjson.JSONDecodeError:
                 reason = "not-json" if line.endswith(b"\n") else "truncated"
                 message = (
@@ -257,7 +258,9 @@ class TraceReader:
             self.har_layout = HarLayout(is_broken=True)
             return
         stream.seek(start)
-        entries = _parsed_entries(_har_entry_texts(stream, end - start, head[1]))
+        entries = _parsed_entries(
+            _har_entry_texts(stream, end - start, head[1]), decode_entry
+        )
         number = 0
         while True:
             try:
@@ -271,11 +274,15 @@ class TraceReader:
             if witness is not None:
                 yield witness
 
-    def _har_entries(self, path: Path, stream: IO[bytes]) -> Iterator[tuple[int, Any]]:
+    def _har_entries(
+        self, path: Path, stream: IO[bytes], decode: Callable[[bytes], Any]
+    ) -> Iterator[tuple[int, Any]]:
+        # ``decode`` decodes the entries of the layout: orjson.loads, or
+        # decode_entry for entries that go to parse_entry only.
         entry_number = 0
         _skip_bom(stream)
         if not isinstance(stream, gzip.GzipFile):
-            entries = _har_layout_entries(stream)
+            entries = _har_layout_entries(stream, decode)
             try:
                 while True:
                     entry = next(entries)
@@ -305,7 +312,7 @@ class TraceReader:
             self.skip(path, entry_number + 1, _document_error(exc), True)
 
     def _read_har(self, path: Path, stream: IO[bytes]) -> Iterator[Witness]:
-        for entry_number, entry in self._har_entries(path, stream):
+        for entry_number, entry in self._har_entries(path, stream, decode_entry):
             witness = self._witness(path, entry_number, entry, True)
             if witness is not None:
                 yield witness
@@ -554,7 +561,9 @@ def _read_more(stream: IO[bytes], buffer: bytes, start: int) -> tuple[bytes, boo
     return buffer[start:] + block, not block
 
 
-def _har_layout_entries(stream: IO[bytes]) -> Generator[Any, None, bool]:
+def _har_layout_entries(
+    stream: IO[bytes], decode: Callable[[bytes], Any]
+) -> Generator[Any, None, bool]:
     """Yield the entries of a HAR document that has ``_har_entry_texts``'s layout.
 
     Parsing each entry alone costs a third of parsing the document event by
@@ -566,12 +575,12 @@ def _har_layout_entries(stream: IO[bytes]) -> Generator[Any, None, bool]:
     head = _read_har_head(stream)
     if head is None:
         return False
-    layout = yield from _parsed_entries(_har_entry_texts(stream, None, head[1]))
+    layout = yield from _parsed_entries(_har_entry_texts(stream, None, head[1]), decode)
     return not layout.is_broken
 
 
 def _parsed_entries(
-    texts: Generator[bytes, None, HarLayout],
+    texts: Generator[bytes, None, HarLayout], decode: Callable[[bytes], Any]
 ) -> Generator[Any, None, HarLayout]:
     """Parse the entry texts ``_har_entry_texts`` yields, and return its layout.
 
@@ -583,7 +592,7 @@ def _parsed_entries(
         except StopIteration as stop:
             return cast(HarLayout, stop.value)
         try:
-            entry = orjson.loads(text)
+            entry = decode(text)
         except orjson.JSONDecodeError:
             return HarLayout(is_broken=True)
         yield entry

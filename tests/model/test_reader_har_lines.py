@@ -9,6 +9,7 @@ import json
 from pathlib import Path
 
 import ijson
+import orjson
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -55,7 +56,7 @@ def test_reads_every_line_of_the_layout_in_one_pass(tmp_path: Path) -> None:
     trace.write_text(_lines(["/a", "/b", "/c"]), encoding="utf-8")
 
     with trace.open("rb") as stream:
-        lines = _har_layout_entries(stream)
+        lines = _har_layout_entries(stream, orjson.loads)
         entries = []
         with pytest.raises(StopIteration) as stop:
             while True:
@@ -74,7 +75,7 @@ def test_reads_an_indented_document_entry_by_entry(
     trace.write_text(_indented(["/a", "/b", "/c"], indent), encoding="utf-8")
 
     with trace.open("rb") as stream:
-        entries = _har_layout_entries(stream)
+        entries = _har_layout_entries(stream, orjson.loads)
         urls = []
         with pytest.raises(StopIteration) as stop:
             while True:

@@ -1,0 +1,3 @@
+from typing import Any
+
+def scan_entry(text: bytes) -> dict[str, Any] | None: ...
