@@ -8,7 +8,8 @@
  * values). It leaves the formats of strings to Python: this module makes
  * shapes._string_key's first test, which tells most strings to have none,
  * and hands every other string to the function that configure() was given
- * (shapes._format_key).
+ * (shapes._format_key), except date-times in the form most traces write
+ * them, whose key it knows (is_common_date_time).
  *
  * text_shape() gives the same key for the text of a JSON value, read
  * without making any Python value of it: a body is parsed only when its
@@ -39,6 +40,7 @@ static PyObject *string_key = NULL; /* shapes._format_key */
 static PyObject *too_deep = NULL;   /* shapes.TooDeep */
 static Py_ssize_t max_depth = 32;   /* shapes.MAX_DEPTH */
 static uint64_t plain_key = 0;      /* the key of a string with no format */
+static uint64_t date_time_key = 0;  /* the key of a date-time */
 
 static uint64_t mix(uint64_t value)
 {
@@ -77,6 +79,68 @@ static int may_have_format(PyObject *text)
     return first == '-' || Py_UNICODE_ISDIGIT(first);
 }
 
+static int two_digits(const Py_UCS1 *text, int *value)
+{
+    if (text[0] < '0' || text[0] > '9' || text[1] < '0' || text[1] > '9') {
+        return 0;
+    }
+    *value = (text[0] - '0') * 10 + (text[1] - '0');
+    return 1;
+}
+
+/* Tell whether a string is a date-time in the form most traces write:
+ * YYYY-MM-DDThh:mm:ss, a fraction of 1 to 9 digits or none, and Z, +hh:mm,
+ * -hh:mm or no offset, each field in its range. Every such string is one
+ * that shapes._format_key calls "date-time"; other strings, date-times in
+ * other forms among them, are left to it. Timestamps are the strings most
+ * often handed to it, and most are unique. */
+static int is_common_date_time(const Py_UCS1 *text, Py_ssize_t length)
+{
+    static const int month_days[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    int century, year, month, day, hour, minute, second;
+    if (length < 19 || length > 35 || text[4] != '-' || text[7] != '-' ||
+        text[10] != 'T' || text[13] != ':' || text[16] != ':') {
+        return 0;
+    }
+    if (!two_digits(text, &century) || !two_digits(text + 2, &year) ||
+        !two_digits(text + 5, &month) || !two_digits(text + 8, &day) ||
+        !two_digits(text + 11, &hour) || !two_digits(text + 14, &minute) ||
+        !two_digits(text + 17, &second)) {
+        return 0;
+    }
+    year += century * 100;
+    if (year < 1 || month < 1 || month > 12 || day < 1 || day > month_days[month - 1] ||
+        hour > 23 || minute > 59 || second > 59) {
+        return 0;
+    }
+    int is_leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+    if (month == 2 && day == 29 && !is_leap) {
+        return 0;
+    }
+    Py_ssize_t at = 19;
+    if (at < length && text[at] == '.') {
+        Py_ssize_t first = ++at;
+        while (at < length && text[at] >= '0' && text[at] <= '9') {
+            at++;
+        }
+        if (at - first < 1 || at - first > 9) {
+            return 0;
+        }
+    }
+    Py_ssize_t zone = length - at;
+    if (zone == 0) {
+        return 1;
+    }
+    if (zone == 1) {
+        return text[at] == 'Z';
+    }
+    int zone_hours, zone_minutes;
+    return zone == 6 && (text[at] == '+' || text[at] == '-') && text[at + 3] == ':' &&
+           two_digits(text + at + 1, &zone_hours) &&
+           two_digits(text + at + 4, &zone_minutes) && zone_hours <= 23 &&
+           zone_minutes <= 59;
+}
+
 static uint64_t text_key(PyObject *text)
 {
     if (PyUnicode_READY(text) == -1) {
@@ -84,6 +148,10 @@ static uint64_t text_key(PyObject *text)
     }
     if (!may_have_format(text)) {
         return plain_key;
+    }
+    if (PyUnicode_KIND(text) == PyUnicode_1BYTE_KIND &&
+        is_common_date_time(PyUnicode_1BYTE_DATA(text), PyUnicode_GET_LENGTH(text))) {
+        return date_time_key;
     }
     PyObject *key = PyObject_CallOneArg(string_key, text);
     if (key == NULL) {
@@ -496,6 +564,9 @@ static uint64_t string_value_key(
         (length == 0 || (text[0] != '-' && !is_any_digit(text[0])))) {
         return plain_key;
     }
+    if (is_common_date_time(text, length)) {
+        return date_time_key;
+    }
     PyObject *value = PyUnicode_FromKindAndData(PyUnicode_1BYTE_KIND, text, length);
     if (value == NULL) {
         return FAILED;
@@ -783,12 +854,23 @@ static PyObject *configure(PyObject *module, PyObject *args)
     if (hash == -1) {
         return NULL;
     }
+    /* The key string_key gives every string is_common_date_time() takes. */
+    PyObject *date_time = PyUnicode_FromString("date-time");
+    if (date_time == NULL) {
+        return NULL;
+    }
+    Py_hash_t date_time_hash = PyObject_Hash(date_time);
+    Py_DECREF(date_time);
+    if (date_time_hash == -1) {
+        return NULL;
+    }
     Py_INCREF(new_string_key);
     Py_XSETREF(string_key, new_string_key);
     Py_INCREF(new_too_deep);
     Py_XSETREF(too_deep, new_too_deep);
     max_depth = new_max_depth;
     plain_key = (uint64_t)hash & MASK;
+    date_time_key = (uint64_t)date_time_hash & MASK;
     Py_RETURN_NONE;
 }
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from typing import Any
@@ -83,6 +84,59 @@ json_values = st.recursive(
 @given(json_values)
 def test_the_c_walk_gives_the_keys_of_shape(value: Any) -> None:
     assert _shapes_c.shape(value) == shape(value)
+
+
+def _two_digits(low: int, high: int) -> st.SearchStrategy[str]:
+    return st.integers(min_value=low, max_value=high).map("{:02d}".format)
+
+
+# Strings shaped like date-times, in and out of the form the C walk knows
+# (is_common_date_time) and with fields in and out of their ranges.
+date_time_like = st.builds(
+    "{}-{}-{}{}{}:{}:{}{}{}".format,
+    st.sampled_from(["0000", "0001", "1900", "2000", "2023", "2024", "9999"])
+    | st.text("0123456789\u0663", min_size=4, max_size=4),
+    _two_digits(0, 13) | st.just("1\u0663"),
+    _two_digits(0, 32),
+    st.sampled_from(["T", "t", " ", "x"]),
+    _two_digits(0, 25),
+    _two_digits(0, 61),
+    _two_digits(0, 61),
+    st.just("") | st.text("0123456789", max_size=12).map(".{}".format),
+    st.sampled_from(["", "Z", "z", "+00:00", "-05:30", "+23:59", "+24:00", "+0530"])
+    | st.builds(
+        "{}{}:{}".format, st.sampled_from("+-"), _two_digits(0, 25), _two_digits(0, 61)
+    ),
+)
+
+
+@settings(max_examples=1000, deadline=None)
+@given(date_time_like)
+def test_date_times_have_the_keys_of_shape(value: str) -> None:
+    assert _shapes_c.shape({"at": value}) == shape({"at": value})
+    assert _shapes_c.text_shape(json.dumps({"at": value})) == shape({"at": value})
+
+
+@pytest.mark.parametrize(
+    ("value", "has_format"),
+    [
+        ("2026-12-03T21:00:00+00:00", True),
+        ("2024-02-29T00:00:00.123456789Z", True),
+        ("2023-02-29T00:00:00Z", False),
+        ("1900-02-29T00:00:00Z", False),
+        ("2000-02-29T00:00:00Z", True),
+        ("0000-01-01T00:00:00Z", False),
+        ("2026-12-03T24:00:00Z", False),
+        ("2026-12-03T21:00:60Z", False),
+        ("2026-12-03T21:00:00+24:00", False),
+        ("2026-12-03T21:00:00.1234567890123Z", True),
+    ],
+)
+def test_date_time_examples(value: str, has_format: bool) -> None:
+    key = shape({"at": value})
+    assert (key == shape({"at": "2000-01-01T00:00:00Z"})) is has_format
+    assert _shapes_c.shape({"at": value}) == key
+    assert _shapes_c.text_shape(json.dumps({"at": value})) == key
 
 
 def test_arrays_of_many_shapes_sum_each_shape_once() -> None:
