@@ -5,19 +5,20 @@ merge exactly, plus a histogram over fixed bucket edges; both are bounded in
 memory whatever the number of witnesses.
 
 Adding a value to the sketch costs several calls of its Python code, once
-per witness. Latencies are counted by the sketch's bin key instead (from a
-mapping made as the sketch makes its own) and handed to the sketch one bin
-at a time, with the bin's count as weight, before it is read or merged: the
-bins and the count are those that adding each value would give, and so are
-the quantiles. The sketch's sum is not kept exactly; the model never reads
-it.
+per witness. Latencies are counted by the sketch's bin key instead (the key
+its mapping gives, worked out here with the same arithmetic) and handed to
+the sketch one bin at a time, with the bin's count as weight, when it is
+read: the bins and the count are those that adding each value would give,
+and so are the quantiles. Two stats merge their counts by bin, and their
+sketches only where one was made. The sketch's sum is not kept exactly; the
+model never reads it.
 """
 
 from __future__ import annotations
 
 import math
 from bisect import bisect_left
-from typing import Any
+from typing import Any, Final
 
 from ddsketch import DDSketch
 from ddsketch.mapping import LogarithmicMapping
@@ -43,7 +44,22 @@ RELATIVE_ACCURACY = 0.01
 DIGITS = 3
 # DDSketch(RELATIVE_ACCURACY) maps values to bins with this mapping.
 _MAPPING = LogarithmicMapping(RELATIVE_ACCURACY)
-_SMALLEST_KEYED: float = _MAPPING.min_possible
+_SMALLEST_KEYED: Final[float] = _MAPPING.min_possible
+_KEY_MULTIPLIER: Final[float] = _MAPPING._multiplier
+_KEY_OFFSET: Final[float] = _MAPPING._offset
+_LOG_2: Final = math.log(2.0)
+
+
+def sketch_key(milliseconds: float) -> int:
+    """Return the key of a latency's bin, as the sketch's mapping gives it.
+
+    The mapping's own ``key`` is Python code of several calls; this is its
+    arithmetic (``math.log(value, 2)`` is the same division of natural
+    logarithms), for a latency above ``_SMALLEST_KEYED``.
+    """
+    return int(
+        math.ceil(math.log(milliseconds) / _LOG_2 * _KEY_MULTIPLIER) + _KEY_OFFSET
+    )
 
 
 class LatencyStats:
@@ -63,7 +79,8 @@ class LatencyStats:
         self.count = 0
         self.minimum = math.inf
         self.maximum = -math.inf
-        self.sketch = DDSketch(RELATIVE_ACCURACY)
+        # Made when latencies are handed to it (see _flush).
+        self.sketch: DDSketch | None = None
         self.histogram = [0] * len(HISTOGRAM_EDGES)
         # Latencies not in the sketch yet: how many fell in each bin, by the
         # bin's key, and one of them.
@@ -78,7 +95,7 @@ class LatencyStats:
         if milliseconds > self.maximum:
             self.maximum = milliseconds
         if milliseconds > _SMALLEST_KEYED:
-            key: int = _MAPPING.key(milliseconds)
+            key = sketch_key(milliseconds)
             seen = self._pending.get(key)
             if seen is None:
                 self._pending[key] = 1
@@ -87,34 +104,49 @@ class LatencyStats:
                 self._pending[key] = seen + 1
         else:
             # Zero, which the sketch counts apart.
-            self.sketch.add(milliseconds)
+            self._sketch().add(milliseconds)
         self.histogram[bisect_left(HISTOGRAM_EDGES, milliseconds)] += 1
 
-    def _flush(self) -> None:
+    def _sketch(self) -> DDSketch:
+        sketch = self.sketch
+        if sketch is None:
+            sketch = self.sketch = DDSketch(RELATIVE_ACCURACY)
+        return sketch
+
+    def _flush(self) -> DDSketch:
         # Hand the pending latencies to the sketch, a bin at a time.
+        sketch = self._sketch()
         members = self._members
         for key, weight in self._pending.items():
-            self.sketch.add(members[key], float(weight))
+            sketch.add(members[key], float(weight))
         self._pending.clear()
         members.clear()
+        return sketch
 
     def merge(self, other: LatencyStats) -> None:
-        """Learn every latency ``other`` learnt."""
+        """Learn every latency ``other`` learnt, leaving ``other`` unchanged."""
         if not other.count:
             return
-        self._flush()
-        other._flush()
         self.count += other.count
         self.minimum = min(self.minimum, other.minimum)
         self.maximum = max(self.maximum, other.maximum)
-        self.sketch.merge(other.sketch)
+        pending = self._pending
+        members = self._members
+        for key, weight in other._pending.items():
+            seen = pending.get(key)
+            if seen is None:
+                pending[key] = weight
+                members[key] = other._members[key]
+            else:
+                pending[key] = seen + weight
+        if other.sketch is not None:
+            self._sketch().merge(other.sketch)
         self.histogram = [
             a + b for a, b in zip(self.histogram, other.histogram, strict=True)
         ]
 
     def _quantile(self, quantile: float) -> float:
-        self._flush()
-        value = self.sketch.get_quantile_value(quantile)
+        value = self._flush().get_quantile_value(quantile)
         if value is None:
             return self.minimum
         return min(max(value, self.minimum), self.maximum)

@@ -9,7 +9,7 @@ from ddsketch import DDSketch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from akita_model.stats import RELATIVE_ACCURACY, LatencyStats
+from akita_model.stats import _MAPPING, RELATIVE_ACCURACY, LatencyStats, sketch_key
 
 
 def _stats(values: list[float]) -> LatencyStats:
@@ -115,3 +115,38 @@ def test_latencies_not_yet_in_the_sketch_travel_with_it() -> None:
 
     assert copy.to_extension() == stats.to_extension()
     assert copy.to_extension()["p50"] == 3.49
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.floats(min_value=0, max_value=1e300, allow_nan=False, exclude_min=True)
+    | st.sampled_from([1e-300, 5e-324, 1.0, 1.01, 1.0201, 2.0, 1000.0, 12.31])
+)
+def test_sketch_keys_are_the_mappings_keys(value: float) -> None:
+    if value > _MAPPING.min_possible:
+        assert sketch_key(value) == _MAPPING.key(value)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.floats(min_value=0, max_value=1e6, allow_nan=False) | st.just(0.0),
+        min_size=1,
+        max_size=40,
+    ),
+    st.integers(min_value=0, max_value=40),
+    st.booleans(),
+)
+def test_merging_by_bin_equals_a_sketch_of_every_value(
+    values: list[float], cut: int, read_first: bool
+) -> None:
+    first, second = _stats(values[:cut]), _stats(values[cut:])
+    before = second.to_extension() if read_first else None
+
+    first.merge(second)
+
+    whole = _stats(values).to_extension()
+    assert first.to_extension() == whole
+    assert first.count == len(values)
+    if before is not None:
+        assert second.to_extension() == before
