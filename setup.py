@@ -25,6 +25,7 @@ from setuptools.command.build_ext import build_ext
 HOT_MODULES = (
     "auth",
     "builder",
+    "cutting",
     "formats",
     "operation",
     "params",

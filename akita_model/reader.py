@@ -29,6 +29,16 @@ from typing import IO, Any, cast
 import orjson
 from mypy_extensions import mypyc_attr
 
+from akita_model.cutting import (
+    HarLayout as HarLayout,
+)
+from akita_model.cutting import (
+    har_entry_texts,
+    map_file,
+    mapped_entry_texts,
+    mapped_lines,
+    numbered_lines,
+)
 from akita_model.errors import EntryError, TraceError
 from akita_model.witness import Witness, decode_entry, parse_entry
 
@@ -41,8 +51,8 @@ _GZIP_MAGIC = b"\x1f\x8b"
 # may ignore (RFC 8259, section 8.1): the reader passes over it.
 _UTF8_BOM = b"\xef\xbb\xbf"
 
-# The head, the opening of the entries, the end and the white space of a
-# HAR document whose entries each start a line (see _har_entry_texts).
+# The head and the opening of the entries of a HAR document whose entries
+# each start a line (see cutting.har_entry_texts).
 _HAR_HEAD = re.compile(
     rb'[ \t\r\n]*\{[ \t\r\n]*"log"[ \t\r\n]*:[ \t\r\n]*\{.*"entries"[ \t\r\n]*:'
     rb"[ \t\r\n]*\[[ \t\r]*\n",
@@ -50,16 +60,10 @@ _HAR_HEAD = re.compile(
 )
 _HAR_START = re.compile(rb'[ \t\r\n]*\{[ \t\r\n]*"log"[ \t\r\n]*:')
 _HAR_ENTRIES = re.compile(rb'"entries"[ \t\r\n]*:[ \t\r\n]*\[[ \t\r]*\n')
-_HAR_TAIL = re.compile(rb"[ \t\r\n]*\][ \t\r\n]*\}[ \t\r\n]*\}[ \t\r\n]*\Z")
-_JSON_SPACE = frozenset(b" \t\r\n")
-_COMMA = ord(",")
-_LINE_ENTRY_MARKER = b"\n{"
 # Browsers list the pages of a capture before its entries: a long capture
 # has a long head.
 _MAX_HAR_HEAD = 1 << 20
 _HAR_HEAD_STEP = 64 * 1024
-_MAX_HAR_TAIL = 64
-_BLOCK = 1 << 20
 # How much of a file's start tells a HAR document from JSON Lines.
 _SNIFF_SIZE = 4096
 
@@ -85,23 +89,6 @@ class Problem:
     def __str__(self) -> str:
         where = "entry" if self.is_entry_number else "line"
         return f"{self.path}, {where} {self.line}: {self.message} ({self.reason})"
-
-
-@mypyc_attr(native_class=False)
-@dataclass(frozen=True, slots=True)
-class HarLayout:
-    """What a range of a HAR document showed of its layout.
-
-    The layout is ``_har_entry_texts``'s: after the head, each entry starts
-    on a line of its own at the indentation of the first one. ``is_broken``:
-    the range leaves the layout. ``starts_inside``: the range's first lines
-    are the end of an entry that starts before it. ``has_end``: the range
-    holds the document's end.
-    """
-
-    is_broken: bool = False
-    starts_inside: bool = False
-    has_end: bool = False
 
 
 class TraceReader:
@@ -215,7 +202,22 @@ class TraceReader:
         stream: IO[bytes],
         size: int | None = None,
     ) -> Iterator[Witness]:
-        for line_number, line in _numbered_lines(stream, size):
+        mapped = map_file(stream)
+        try:
+            lines = (
+                numbered_lines(stream, size)
+                if mapped is None
+                else mapped_lines(mapped, stream.tell(), size)
+            )
+            yield from self._read_lines(path, lines)
+        finally:
+            if mapped is not None:
+                mapped.close()
+
+    def _read_lines(
+        self, path: Path, lines: Iterator[tuple[int, bytes]]
+    ) -> Iterator[Witness]:
+        for line_number, line in lines:
             self.range_lines = line_number
             if line.isspace():
                 continue
@@ -258,9 +260,22 @@ class TraceReader:
             self.har_layout = HarLayout(is_broken=True)
             return
         stream.seek(start)
-        entries = _parsed_entries(
-            _har_entry_texts(stream, end - start, head[1]), decode_entry
-        )
+        mapped = map_file(stream)
+        try:
+            texts = (
+                har_entry_texts(stream, end - start, head[1])
+                if mapped is None
+                else mapped_entry_texts(mapped, start, end - start, head[1])
+            )
+            yield from self._read_har_texts(path, texts)
+        finally:
+            if mapped is not None:
+                mapped.close()
+
+    def _read_har_texts(
+        self, path: Path, texts: Generator[bytes, None, HarLayout]
+    ) -> Iterator[Witness]:
+        entries = _parsed_entries(texts, decode_entry)
         number = 0
         while True:
             try:
@@ -316,22 +331,6 @@ class TraceReader:
             witness = self._witness(path, entry_number, entry, True)
             if witness is not None:
                 yield witness
-
-
-def _numbered_lines(stream: IO[bytes], size: int | None) -> Iterator[tuple[int, bytes]]:
-    """Yield (number, line) for the lines that start in the next ``size`` bytes.
-
-    Numbers start at 1, and ``size`` None reads to the end. A range of lines
-    ends with the last line that starts inside it, as
-    ``parallel.split_ranges`` cuts them.
-    """
-    remaining = size
-    for number, line in enumerate(stream, start=1):
-        if remaining is not None:
-            if remaining <= 0:
-                return
-            remaining -= len(line)
-        yield number, line
 
 
 def _is_har_head(head: bytes) -> bool:
@@ -456,115 +455,10 @@ def _skip_bom(stream: IO[bytes]) -> None:
         stream.seek(start)
 
 
-def _find_marker(buffer: bytes, marker: bytes, search: int) -> int:
-    # buffer.find(marker, search). A document of one entry a line has a line
-    # break only between entries, and the search for one byte is several
-    # times faster than for two; an indented one has many short lines, each
-    # of which would cost a turn of this loop.
-    if marker != _LINE_ENTRY_MARKER:
-        return buffer.find(marker, search)
-    while (found := buffer.find(b"\n", search)) >= 0:
-        if buffer.startswith(b"{", found + 1):
-            return found
-        search = found + 1
-    return -1
-
-
-def _har_entry_texts(
-    stream: IO[bytes], size: int | None, opening: bytes
-) -> Generator[bytes, None, HarLayout]:
-    """Yield the texts of the entries that start in the next ``size`` bytes.
-
-    The stream is at a line's start, after a HAR document's head. Each
-    entry starts on a line of its own that begins with ``opening`` (its
-    indentation and ``{``): a document written one entry a line, as proxies
-    stream them, and one indented as browsers export them, both have this
-    layout. An entry ends where the next one starts, after a comma; the
-    last one ends before the document's end. The last entry of a range is
-    read past the range's end, and the bytes before the range's first entry
-    are passed over: they end the previous range's last entry.
-
-    Each text is checked only to end as an entry; the caller parses it, and
-    a text that is not one object leaves the layout. Return what the range
-    showed of the layout. ``size`` None reads to the end of the document,
-    which must then start with an entry.
-
-    The stream is read in blocks and searched for the line starts, so that
-    the many short lines of an indented document cost no Python code each.
-    """
-    marker = b"\n" + opening
-    buffer = b""
-    is_eof = False
-    while len(buffer) < len(opening) and not is_eof:
-        buffer, is_eof = _read_more(stream, buffer, 0)
-    # Entries must start before ``limit``, in the buffer's coordinates.
-    limit = size
-    starts_inside = False
-    if not buffer.startswith(opening):
-        if limit is None:
-            return HarLayout(is_broken=True)
-        starts_inside = True
-        while (found := buffer.find(marker)) < 0:
-            if is_eof or len(buffer) - len(marker) >= limit:
-                # Every line of the range ends an entry of the range before.
-                return HarLayout(starts_inside=True)
-            # Keep what may be the start of a marker cut by the block's end.
-            kept = max(0, len(buffer) - len(marker) + 1)
-            buffer, is_eof = _read_more(stream, buffer, kept)
-            limit -= kept
-        if found + 1 >= limit:
-            return HarLayout(starts_inside=True)
-        buffer = buffer[found + 1 :]
-        limit -= found + 1
-
-    start = 0
-    while True:
-        # An entry starts at ``start``: find where the next one starts.
-        search = start
-        while (found := _find_marker(buffer, marker, search)) < 0 and not is_eof:
-            search = max(start, len(buffer) - len(marker) + 1) - start
-            buffer, is_eof = _read_more(stream, buffer, start)
-            if limit is not None:
-                limit -= start
-            start = 0
-        if found < 0:
-            break
-        # The entry ends at the comma before the line break, past any
-        # spaces: one slice of the buffer, the entry's only copy.
-        text_end = found
-        while text_end > start and buffer[text_end - 1] in _JSON_SPACE:
-            text_end -= 1
-        if text_end == start or buffer[text_end - 1] != _COMMA:
-            return HarLayout(is_broken=True)
-        yield buffer[start : text_end - 1]
-        start = found + 1
-        if limit is not None and start >= limit:
-            return HarLayout(starts_inside=starts_inside)
-
-    text = buffer[start:]
-    end = _HAR_TAIL.search(text, max(0, len(text) - _MAX_HAR_TAIL))
-    if end is None:
-        return HarLayout(is_broken=True)
-    text = text[: end.start()]
-    if text.endswith(b","):
-        return HarLayout(is_broken=True)
-    yield text
-    return HarLayout(starts_inside=starts_inside, has_end=True)
-
-
-def _read_more(stream: IO[bytes], buffer: bytes, start: int) -> tuple[bytes, bool]:
-    # Keep the buffer from ``start`` and read as much again (at least a
-    # block), so that a long entry takes a number of reads that grows with
-    # the logarithm of its size. Returns the buffer and whether the stream
-    # ended.
-    block = stream.read(max(_BLOCK, len(buffer) - start))
-    return buffer[start:] + block, not block
-
-
 def _har_layout_entries(
     stream: IO[bytes], decode: Callable[[bytes], Any]
 ) -> Generator[Any, None, bool]:
-    """Yield the entries of a HAR document that has ``_har_entry_texts``'s layout.
+    """Yield the entries of a HAR document in ``cutting.har_entry_texts``'s layout.
 
     Parsing each entry alone costs a third of parsing the document event by
     event. Return True when the document kept the layout to its end, False
@@ -575,14 +469,14 @@ def _har_layout_entries(
     head = _read_har_head(stream)
     if head is None:
         return False
-    layout = yield from _parsed_entries(_har_entry_texts(stream, None, head[1]), decode)
+    layout = yield from _parsed_entries(har_entry_texts(stream, None, head[1]), decode)
     return not layout.is_broken
 
 
 def _parsed_entries(
     texts: Generator[bytes, None, HarLayout], decode: Callable[[bytes], Any]
 ) -> Generator[Any, None, HarLayout]:
-    """Parse the entry texts ``_har_entry_texts`` yields, and return its layout.
+    """Parse the entry texts ``cutting.har_entry_texts`` yields, and return its layout.
 
     A text that is not JSON leaves the layout: the parsing stops there.
     """
@@ -602,7 +496,7 @@ def har_head_size(path: str | os.PathLike[str]) -> int | None:
     """Return the offset of a HAR document's head's end, if it has the layout.
 
     None when the document is compressed, cannot be read, or does not start
-    as a document with ``_har_entry_texts``'s layout.
+    as a document with ``cutting.har_entry_texts``'s layout.
     """
     try:
         with open(path, "rb") as stream:

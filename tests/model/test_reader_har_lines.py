@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from akita_model import reader as reader_module
+from akita_model import cutting
 from akita_model.parallel import har_layout_holds, split_ranges
 from akita_model.reader import (
     _har_layout_entries,
@@ -169,7 +169,7 @@ def test_a_document_that_leaves_the_layout_reads_as_a_whole(
     expected: tuple[list[str], dict[str, int], list[tuple[int, str]]],
     block: int,
 ) -> None:
-    monkeypatch.setattr(reader_module, "_BLOCK", block)
+    monkeypatch.setattr(cutting, "_BLOCK", block)
     trace = tmp_path / "capture.har"
     trace.write_text(text, encoding="utf-8")
     # A gzipped document is parsed as a whole from its start.
@@ -192,7 +192,7 @@ def test_ranges_of_a_document_read_each_entry_once(
 ) -> None:
     # Reading in blocks of a few bytes puts a block's end everywhere: inside
     # the line breaks that start entries, inside entries and in the end.
-    monkeypatch.setattr(reader_module, "_BLOCK", block)
+    monkeypatch.setattr(cutting, "_BLOCK", block)
     urls = [f"/item/{index}" for index in range(12)]
     text = _lines(urls) if layout == "lines" else _indented(urls)
     if layout == "indented-crlf":
@@ -265,5 +265,5 @@ def test_the_entry_marker_is_found_as_bytes_find_finds_it(
 ) -> None:
     search = data.draw(st.integers(0, len(buffer)))
     for marker in (b"\n{", b"\n {"):
-        found = reader_module._find_marker(buffer, marker, search)
+        found = cutting._find_marker(buffer, marker, search)
         assert found == buffer.find(marker, search)
