@@ -38,6 +38,10 @@ class Summary:
         self.heuristic: dict[OperationKey, OperationState] = {}
         self.schemes: dict[str, SchemeState] = {}
         self._route_cache: dict[str, Tokens | None] = {}
+        # The state of each routed operation by method and route: a key of
+        # two strings, whose hashes Python keeps, where the operation's
+        # key holds tokens whose hash is worked out at each lookup.
+        self._route_states: dict[tuple[str, str], OperationState] = {}
         self._header_keys: dict[str, str] = {}
         self._header_kinds: dict[str, str] = {}
 
@@ -67,8 +71,14 @@ class Summary:
                 )
             scheme.add(credential)
 
-        tokens = self._route(witness.route) if witness.route is not None else None
+        route = witness.route
         path_values: list[tuple[int, str]] = []
+        if route is not None:
+            known = self._route_states.get((witness.method, route))
+            if known is not None:
+                known.add(witness, auth, path_values, self._header_keys)
+                return
+        tokens = self._route(route) if route is not None else None
         if tokens is not None:
             operations = self.routed
         else:
@@ -92,6 +102,12 @@ class Summary:
         state = operations.get(key)
         if state is None:
             state = operations[key] = OperationState()
+        if (
+            route is not None
+            and operations is self.routed
+            and len(self._route_states) < _MAX_ROUTE_CACHE
+        ):
+            self._route_states[(witness.method, route)] = state
         state.add(witness, auth, path_values, self._header_keys)
 
     def _trim_services(self) -> None:

@@ -20,6 +20,7 @@ from akita_model.params import (
 )
 from akita_model.scalars import ScalarState
 from akita_model.schema import BodySchema
+from akita_model.shapes import SKIP
 from akita_model.stats import LatencyStats
 from akita_model.witness import Body, Pairs, Witness, is_json_media_type
 
@@ -49,7 +50,11 @@ class BodyState:
                 self.json = BodySchema()
             if body.shape_key >= 0 and body.text is not None:
                 # Read, not parsed: parsed only if its shape is new here.
-                self.json.add_text(body.text, body.shape_key)
+                # BodySchema.add_text, without a call of interpreted code
+                # for the many bodies whose shape was seen.
+                new_value = self.json.recent.new_text(body.text, body.shape_key)
+                if new_value is not SKIP:
+                    self.json.learn(new_value)
             else:
                 self.json.add(body.json, body.text)
         elif body.media_type in _FORM_TYPES:

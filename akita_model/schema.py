@@ -142,11 +142,13 @@ class BodySchemaBuilder(SchemaBuilder):  # type: ignore[misc]
 class BodySchema:
     """The schema of one operation's bodies of one media type."""
 
-    __slots__ = ("_builder", "_recent", "_unlearnt")
+    __slots__ = ("_builder", "recent", "_unlearnt")
 
     def __init__(self) -> None:
         self._builder = BodySchemaBuilder(schema_uri=None)
-        self._recent = RecentBodies()
+        # The bodies seen last: a body of a shape among them is passed over
+        # (the compiled operation module asks it first, see learn).
+        self.recent = RecentBodies()
         # A schema received from another process and not learnt yet: most
         # are only merged into another summary, which needs no builder.
         self._unlearnt: dict[str, Any] | None = None
@@ -159,15 +161,19 @@ class BodySchema:
 
     def add(self, value: Any, text: str | None = None) -> None:
         """Learn one parsed JSON body; ``text`` is its raw text, if known."""
-        new_value = self._recent.new_value(value, text)
+        new_value = self.recent.new_value(value, text)
         if new_value is not SKIP:
-            self._ready().add_object(new_value)
+            self.learn(new_value)
 
     def add_text(self, text: str, key: int) -> None:
         """Learn one JSON body from its text and its value's shape key."""
-        new_value = self._recent.new_text(text, key)
+        new_value = self.recent.new_text(text, key)
         if new_value is not SKIP:
-            self._ready().add_object(new_value)
+            self.learn(new_value)
+
+    def learn(self, new_value: Any) -> None:
+        """Learn a value that ``recent`` gave as new."""
+        self._ready().add_object(new_value)
 
     def __getstate__(self) -> dict[str, Any]:
         # GenSON's node classes are made at run time and do not pickle; the
