@@ -30,6 +30,7 @@
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #if defined(__SSE2__)
@@ -184,6 +185,40 @@ static PyObject *ascii_string(const unsigned char *text, Py_ssize_t length)
     return string;
 }
 
+/* Short strings recur from entry to entry (header and parameter names,
+ * media types, methods, many values): the last one made for each of
+ * STRING_SLOTS slots is kept and given again, with the hash Python keeps in
+ * it, so that the dict lookups of the model builder find it at once. */
+#define STRING_SLOTS 4096
+#define MAX_KEPT_LENGTH 48
+
+static PyObject *kept_strings[STRING_SLOTS];
+
+static PyObject *short_ascii_string(const unsigned char *text, Py_ssize_t length)
+{
+    if (length > MAX_KEPT_LENGTH) {
+        return ascii_string(text, length);
+    }
+    /* FNV-1a over the bytes picks the slot. */
+    uint32_t hash = 2166136261u;
+    for (Py_ssize_t index = 0; index < length; index++) {
+        hash = (hash ^ text[index]) * 16777619u;
+    }
+    PyObject **slot = &kept_strings[(hash ^ (hash >> 16)) & (STRING_SLOTS - 1)];
+    PyObject *kept = *slot;
+    if (kept != NULL && PyUnicode_GET_LENGTH(kept) == length &&
+        memcmp(PyUnicode_1BYTE_DATA(kept), text, (size_t)length) == 0) {
+        Py_INCREF(kept);
+        return kept;
+    }
+    PyObject *string = ascii_string(text, length);
+    if (string != NULL) {
+        Py_INCREF(string);
+        Py_XSETREF(*slot, string);
+    }
+    return string;
+}
+
 /* Decode UTF-8 strictly; NULL with no exception set if it is not UTF-8. */
 static PyObject *utf8_string(const unsigned char *text, Py_ssize_t length)
 {
@@ -312,7 +347,7 @@ static PyObject *read_string(Scanner *scanner)
     if (length < 0) {
         return NULL;
     }
-    return is_ascii ? ascii_string(scanner->buffer, length)
+    return is_ascii ? short_ascii_string(scanner->buffer, length)
                     : utf8_string(scanner->buffer, length);
 }
 

@@ -462,3 +462,20 @@ def test_broken_texts_are_refused_as_orjson_refuses_them(
         elif kind == "cut":
             del text[at:]
     assert_same_as_orjson(bytes(text))
+
+
+def test_short_strings_are_made_once_and_given_again() -> None:
+    text = json.dumps(
+        make_entry(headers=[("Accept", "application/json"), ("X-Long", "v" * 49)])
+    ).encode()
+
+    first = _entries_c.scan_entry(text)
+    second = _entries_c.scan_entry(text)
+
+    assert first is not None and second is not None
+    (name, value), (long_name, long_value) = first["request"]["headers"]
+    (name2, value2), (long_name2, long_value2) = second["request"]["headers"]
+    assert (name, value, long_name) == ("Accept", "application/json", "X-Long")
+    assert name is name2 and value is value2 and long_name is long_name2
+    assert long_value == long_value2 == "v" * 49
+    assert long_value is not long_value2
