@@ -15,18 +15,18 @@ from typing import Any, Final
 
 from akita_model.witness import Witness
 
-_JWT = re.compile(r"eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
-_API_KEY_HEADER = re.compile(
+_JWT: Final = re.compile(r"eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
+_API_KEY_HEADER: Final = re.compile(
     r"(x-)?(api[-_]?key|api[-_]?token|auth[-_]?token|access[-_]?token|"
     r"app[-_]?key|secret[-_]?key|client[-_]?secret)"
 )
-API_KEY_QUERY_NAMES = frozenset(
+API_KEY_QUERY_NAMES: Final = frozenset(
     {"api_key", "apikey", "api-key", "key", "access_token", "auth_token", "token"}
 )
-API_KEY_COOKIE_NAMES = frozenset(
+API_KEY_COOKIE_NAMES: Final = frozenset(
     {"api_key", "apikey", "access_token", "auth_token", "token", "jwt"}
 )
-SESSION_COOKIE_NAMES = frozenset(
+SESSION_COOKIE_NAMES: Final = frozenset(
     {
         "sessionid",
         "session",
@@ -41,7 +41,7 @@ SESSION_COOKIE_NAMES = frozenset(
         "asp.net_sessionid",
     }
 )
-_SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]")
+_SAFE_NAME: Final = re.compile(r"[^A-Za-z0-9._-]")
 
 
 def canonical_header_name(name: str) -> str:
@@ -80,7 +80,7 @@ class Credential:
         )
 
 
-_NO_NAMES: frozenset[str] = frozenset()
+_NO_NAMES: Final[frozenset[str]] = frozenset()
 
 
 class AuthFindings:
@@ -106,7 +106,7 @@ class AuthFindings:
         return frozenset(credential.scheme for credential in self.credentials)
 
 
-NO_AUTH = AuthFindings()
+NO_AUTH: Final = AuthFindings()
 
 
 def _authorization(value: str) -> Credential:
@@ -121,9 +121,9 @@ def _authorization(value: str) -> Credential:
     return Credential("tokenAuth", token_scheme=scheme)
 
 
-_NOT_AUTH = ""
-MAX_CACHED_NAMES = 4096
-_AUTHORIZATION = "authorization"
+_NOT_AUTH: Final = ""
+MAX_CACHED_NAMES: Final = 4096
+_AUTHORIZATION: Final = "authorization"
 
 
 def _header_kind(lower: str) -> str:

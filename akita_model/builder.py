@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, Final
 
 from akita_model.auth import SchemeState, find_auth
 from akita_model.operation import OperationState
@@ -19,8 +19,8 @@ from akita_model.paths import PathTrie, Tokens, route_tokens, split_path
 from akita_model.scalars import ScalarState
 from akita_model.witness import Witness
 
-MAX_SERVICES = 16
-_MAX_ROUTE_CACHE = 4096
+MAX_SERVICES: Final = 16
+_MAX_ROUTE_CACHE: Final = 4096
 
 OperationKey = tuple[str, Tokens]
 

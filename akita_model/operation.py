@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, Final
 
 from akita_model.auth import MAX_CACHED_NAMES, AuthFindings
 from akita_model.params import (
@@ -24,10 +24,12 @@ from akita_model.shapes import SKIP
 from akita_model.stats import LatencyStats
 from akita_model.witness import Body, Pairs, Witness, is_json_media_type
 
-MAX_MEDIA_TYPES = 16
-MAX_FILE_FIELDS = 64
+MAX_MEDIA_TYPES: Final = 16
+MAX_FILE_FIELDS: Final = 64
 
-_FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
+_FORM_TYPES: Final = frozenset(
+    {"application/x-www-form-urlencoded", "multipart/form-data"}
+)
 
 
 class BodyState:
@@ -129,8 +131,8 @@ def _merge_bodies(mine: dict[str, BodyState], theirs: dict[str, BodyState]) -> N
 
 
 # Response header names in lowercase, "" for noise: worked out once a name.
-_response_header_keys: dict[str, str] = {}
-_NO_NAMES: frozenset[str] = frozenset()
+_response_header_keys: Final[dict[str, str]] = {}
+_NO_NAMES: Final[frozenset[str]] = frozenset()
 
 
 def _header_items(

@@ -15,13 +15,13 @@ since a name dropped once is dropped in every merge.
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, Final
 
 from akita_model.scalars import ScalarState
 
-MAX_PARAMETERS = 64
+MAX_PARAMETERS: Final = 64
 
-NOISE_HEADERS = frozenset(
+NOISE_HEADERS: Final = frozenset(
     {
         "host",
         "content-length",
@@ -67,10 +67,16 @@ NOISE_HEADERS = frozenset(
         "expect",
     }
 )
-_NOISE_HEADER_PREFIXES = ("x-forwarded-", "sec-", "cf-", "x-vercel-", "x-heroku-")
+_NOISE_HEADER_PREFIXES: Final = (
+    "x-forwarded-",
+    "sec-",
+    "cf-",
+    "x-vercel-",
+    "x-heroku-",
+)
 # Response headers that say how the server and the network carried the
 # answer, or what a browser may do with it, not what the API returns.
-NOISE_RESPONSE_HEADERS = frozenset(
+NOISE_RESPONSE_HEADERS: Final = frozenset(
     {
         "date",
         "server",
@@ -114,17 +120,17 @@ NOISE_RESPONSE_HEADERS = frozenset(
         "x-timer",
     }
 )
-_NOISE_RESPONSE_HEADER_PREFIXES = (
+_NOISE_RESPONSE_HEADER_PREFIXES: Final = (
     "access-control-",
     "cf-",
     "x-amz-",
     "x-vercel-",
     "x-heroku-",
 )
-NOISE_COOKIES = frozenset({"_ga", "_gid", "_gat", "_fbp", "__cf_bm", "_hjid"})
-_NOISE_COOKIE = re.compile(r"_ga_.*|_hj.*|__utm.*")
+NOISE_COOKIES: Final = frozenset({"_ga", "_gid", "_gat", "_fbp", "__cf_bm", "_hjid"})
+_NOISE_COOKIE: Final = re.compile(r"_ga_.*|_hj.*|__utm.*")
 
-LOCATIONS = ("query", "header", "cookie")
+LOCATIONS: Final = ("query", "header", "cookie")
 
 
 def is_noise_header(lower_name: str) -> bool:

@@ -26,46 +26,50 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 from urllib.parse import quote, unquote
 
 from mypy_extensions import mypyc_attr
 
-COLLAPSE_AT = 20
+COLLAPSE_AT: Final = 20
 TRACK_AT = 64
-CONSTANT_MIN = 5
-CONSTANT_FACTOR = 2.0
+CONSTANT_MIN: Final = 5
+CONSTANT_FACTOR: Final = 2.0
 MAX_ROOTS = 1000
-MAX_SEGMENTS = 32
+MAX_SEGMENTS: Final = 32
 
-_INTEGER = re.compile(r"\d+")
-_UUID = re.compile(
+_INTEGER: Final = re.compile(r"\d+")
+_UUID: Final = re.compile(
     r"[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}"
 )
-_HEX = re.compile(r"[0-9a-fA-F]{8,}")
-_BASE62 = re.compile(r"(?:[A-Za-z]{1,8}_)?[A-Za-z0-9]{10,}")
-_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-_DIGIT = re.compile(r"\d")
-_PROTECTED = re.compile(r"api|v\d+(?:\.\d+)*(?:(?:alpha|beta|rc)\d*)?", re.IGNORECASE)
+_HEX: Final = re.compile(r"[0-9a-fA-F]{8,}")
+_BASE62: Final = re.compile(r"(?:[A-Za-z]{1,8}_)?[A-Za-z0-9]{10,}")
+_DATE: Final = re.compile(r"\d{4}-\d{2}-\d{2}")
+_DIGIT: Final = re.compile(r"\d")
+_PROTECTED: Final = re.compile(
+    r"api|v\d+(?:\.\d+)*(?:(?:alpha|beta|rc)\d*)?", re.IGNORECASE
+)
 
 # A route converter's schema.
-_CONVERTERS: dict[str, dict[str, str]] = {
+_CONVERTERS: Final[dict[str, dict[str, str]]] = {
     "int": {"type": "integer"},
     "uuid": {"type": "string", "format": "uuid"},
     "slug": {"type": "string"},
     "str": {"type": "string"},
     "path": {"type": "string"},
 }
-_ROUTE_PARAM = re.compile(r"<(?:(?P<converter>[A-Za-z_]\w*):)?(?P<name>[A-Za-z_]\w*)>")
-_NAMED_GROUP = re.compile(r"\(\?P<(?P<name>[A-Za-z_]\w*)>")
-_INTEGER_PATTERNS = frozenset(
+_ROUTE_PARAM: Final = re.compile(
+    r"<(?:(?P<converter>[A-Za-z_]\w*):)?(?P<name>[A-Za-z_]\w*)>"
+)
+_NAMED_GROUP: Final = re.compile(r"\(\?P<(?P<name>[A-Za-z_]\w*)>")
+_INTEGER_PATTERNS: Final = frozenset(
     {r"\d+", r"[0-9]+", r"\d*", r"[0-9]*", r"-?\d+", r"[-]?\d+"}
 )
-_REPEAT = re.compile(r"\{\d+(,\d*)?\}")
+_REPEAT: Final = re.compile(r"\{\d+(,\d*)?\}")
 # Characters a path segment keeps as they are; others, braces among them,
 # are percent-encoded so that a literal never reads as a parameter.
-_PATH_SAFE = "-._~!$&'()*+,;=:@"
-_REGEX_LEFTOVER = re.compile(r"[()\[\]*+?|\\<>]")
+_PATH_SAFE: Final = "-._~!$&'()*+,;=:@"
+_REGEX_LEFTOVER: Final = re.compile(r"[()\[\]*+?|\\<>]")
 
 
 # Pickled between processes: a plain class, so that unpickling sets frozen
@@ -224,7 +228,7 @@ def _singular(word: str) -> str:
     return word[:-1]
 
 
-_NOT_NAME = re.compile(r"[^A-Za-z0-9_]+")
+_NOT_NAME: Final = re.compile(r"[^A-Za-z0-9_]+")
 
 
 def parameter_name(parent: Token) -> str:

@@ -11,21 +11,21 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
-from typing import Any
+from typing import Any, Final
 
 from akita_model.formats import detect_format
 
-_INTEGER = re.compile(r"-?(0|[1-9]\d{0,18})")
-_NUMBER = re.compile(r"-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?")
+_INTEGER: Final = re.compile(r"-?(0|[1-9]\d{0,18})")
+_NUMBER: Final = re.compile(r"-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?")
 
-INTEGER = 1
-NUMBER = 2
-BOOLEAN = 4
-STRING = 8
+INTEGER: Final = 1
+NUMBER: Final = 2
+BOOLEAN: Final = 4
+STRING: Final = 8
 
 # A format state: None before any string, "" once strings disagree.
-_NO_STRING: str | None = None
-_MIXED = ""
+_NO_STRING: Final[str | None] = None
+_MIXED: Final = ""
 
 
 @lru_cache(maxsize=16384)

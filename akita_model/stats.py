@@ -24,7 +24,7 @@ from ddsketch import DDSketch
 from ddsketch.mapping import LogarithmicMapping
 
 # Upper bucket edges in milliseconds; a value falls in the first edge >= it.
-HISTOGRAM_EDGES: tuple[float, ...] = (
+HISTOGRAM_EDGES: Final[tuple[float, ...]] = (
     1,
     2,
     5,
@@ -40,10 +40,10 @@ HISTOGRAM_EDGES: tuple[float, ...] = (
     10000,
     math.inf,
 )
-RELATIVE_ACCURACY = 0.01
-DIGITS = 3
+RELATIVE_ACCURACY: Final = 0.01
+DIGITS: Final = 3
 # DDSketch(RELATIVE_ACCURACY) maps values to bins with this mapping.
-_MAPPING = LogarithmicMapping(RELATIVE_ACCURACY)
+_MAPPING: Final = LogarithmicMapping(RELATIVE_ACCURACY)
 _SMALLEST_KEYED: Final[float] = _MAPPING.min_possible
 _KEY_MULTIPLIER: Final[float] = _MAPPING._multiplier
 _KEY_OFFSET: Final[float] = _MAPPING._offset

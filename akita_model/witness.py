@@ -22,7 +22,7 @@ from akita_model.errors import EntryError
 from akita_model.shapes import text_shape
 
 # The reasons an entry is skipped for, by their stable names.
-REASONS: dict[str, str] = {
+REASONS: Final[dict[str, str]] = {
     "not-json": "the line is not JSON",
     "truncated": "the line or file is cut off",
     "not-an-entry": "the JSON value is not a HAR entry object",
@@ -34,15 +34,15 @@ REASONS: dict[str, str] = {
     "unknown-version": "the _akita.v version is not one this reader knows",
 }
 
-KNOWN_AKITA_VERSIONS = frozenset({1})
+KNOWN_AKITA_VERSIONS: Final = frozenset({1})
 
 # A marker for "no parsed JSON", since JSON itself can be null.
-NOT_JSON: Any = type("NotJson", (), {"__repr__": lambda self: "NOT_JSON"})()
+NOT_JSON: Final[Any] = type("NotJson", (), {"__repr__": lambda self: "NOT_JSON"})()
 
 Pairs = tuple[tuple[str, str], ...]
 
 # An absolute URL (scheme://host/path?query#fragment) or an absolute path.
-_URL = re.compile(
+_URL: Final = re.compile(
     r"(?:(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*)://(?P<host>[^/?#\s]*))?"
     r"(?P<path>/[^?#\s]*)?(?:\?(?P<query>[^#]*))?(?:#.*)?",
     re.DOTALL,
@@ -107,8 +107,8 @@ def split_url(url: str) -> UrlGroups | None:
 
 
 # userinfo@, then a name or an [IPv6] literal, then an optional :port.
-_HOST = re.compile(r"(?:[^@/]*@)?(?:\[[0-9A-Fa-f:.]+\]|[^:@\[\]]+)(?::\d{0,5})?")
-_MULTIPART_FIELD = re.compile(
+_HOST: Final = re.compile(r"(?:[^@/]*@)?(?:\[[0-9A-Fa-f:.]+\]|[^:@\[\]]+)(?::\d{0,5})?")
+_MULTIPART_FIELD: Final = re.compile(
     r'^content-disposition:\s*form-data;\s*name="(?P<name>[^"]*)"'
     r'(?:;\s*filename="(?P<file>[^"]*)")?',
     re.IGNORECASE | re.MULTILINE,
@@ -252,7 +252,7 @@ class Witness:
         return f"Witness({self.method} {self.url} -> {self.status})"
 
 
-_FIELD_PATHS = {
+_FIELD_PATHS: Final = {
     "method": "request.method",
     "url": "request.url",
     "status": "response.status",
