@@ -23,6 +23,9 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #define MASK ((UINT64_C(1) << 62) - 1)
 #define OBJECT_SEED UINT64_C(0x1F3D5B79)
@@ -384,7 +387,32 @@ static int read_string(
     *start = at;
     *escaped = 0;
     *marked = 0;
+#if defined(__SSE2__)
+    const __m128i quote = _mm_set1_epi8('"');
+    const __m128i backslash = _mm_set1_epi8('\\');
+    const __m128i colon = _mm_set1_epi8(':');
+    const __m128i at_sign = _mm_set1_epi8('@');
+    const __m128i last_control = _mm_set1_epi8(0x1F);
+#endif
     while (1) {
+#if defined(__SSE2__)
+        /* 16 characters at a time up to the next one that is not PLAIN. */
+        while (end - at >= 16) {
+            __m128i chunk = _mm_loadu_si128((const __m128i *)at);
+            __m128i special = _mm_or_si128(
+                _mm_or_si128(_mm_cmpeq_epi8(chunk, quote), _mm_cmpeq_epi8(chunk, backslash)),
+                _mm_or_si128(_mm_cmpeq_epi8(chunk, colon), _mm_cmpeq_epi8(chunk, at_sign)));
+            /* Unsigned: a character is a control one if max(c, 0x1F) is 0x1F. */
+            special = _mm_or_si128(
+                special, _mm_cmpeq_epi8(_mm_max_epu8(chunk, last_control), last_control));
+            int mask = _mm_movemask_epi8(special);
+            if (mask != 0) {
+                at += __builtin_ctz((unsigned int)mask);
+                break;
+            }
+            at += 16;
+        }
+#endif
         while (at < end && string_classes[*at] == PLAIN) {
             at++;
         }

@@ -365,3 +365,20 @@ def test_learning_from_texts_learns_what_values_teach(values: list[Any]) -> None
         from_values.add(value)
 
     assert from_texts.to_schema() == from_values.to_schema()
+
+
+@pytest.mark.parametrize(
+    "special", [":", "@", "@b.example.com", '\\"', "\\n", "\\u00e9", "\u00e9", "9"]
+)
+@pytest.mark.parametrize("length", [0, 1, 15, 16, 17, 31, 32, 40])
+def test_a_special_character_at_any_place_of_a_long_string(
+    special: str, length: int
+) -> None:
+    # The reader tests 16 characters at a time: the special one falls at
+    # every place of a block, and in the tail after the last whole block.
+    for position in range(length + 1):
+        raw = "a" * position + special + "b" * (length - position)
+        text = '{"k' + raw + '": "' + raw + '", "n": ["' + raw + '"]}'
+        assert _shapes_c.text_shape(text) == shape(json.loads(text))
+        control = "a" * position + "\x01" + "b" * (length - position)
+        assert _shapes_c.text_shape('["' + control + '"]') is None
