@@ -33,10 +33,10 @@ from typing import Any, TypeVar
 import orjson
 
 from akita_model.builder import Summary
+from akita_model.cutting import HarLayout
 from akita_model.errors import EntryError, ModelError
 from akita_model.reader import (
     MAX_PROBLEMS,
-    HarLayout,
     Problem,
     TraceReader,
     har_head_size,

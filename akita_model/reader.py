@@ -30,9 +30,7 @@ import orjson
 from mypy_extensions import mypyc_attr
 
 from akita_model.cutting import (
-    HarLayout as HarLayout,
-)
-from akita_model.cutting import (
+    HarLayout,
     har_entry_texts,
     map_file,
     mapped_entry_texts,

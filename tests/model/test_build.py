@@ -19,9 +19,9 @@ from openapi_spec_validator import validate
 from akita_model import build as build_module
 from akita_model import parallel as parallel_module
 from akita_model.build import BuildResult, build_files
+from akita_model.cutting import HarLayout
 from akita_model.errors import ModelError, OutputError, TraceError
 from akita_model.parallel import har_layout_holds, split_ranges
-from akita_model.reader import HarLayout
 
 from .har import FIXTURES, make_entry, write_trace
 
