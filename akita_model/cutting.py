@@ -35,7 +35,7 @@ _MAX_HAR_TAIL: Final = 64
 _BLOCK = 1 << 20
 # A mapped file's pages that the reading has passed are given back after
 # this many bytes.
-_RELEASE_EVERY = 8 << 20
+_RELEASE_EVERY = 2 << 20
 _CAN_RELEASE: Final = hasattr(mmap.mmap, "madvise") and hasattr(mmap, "MADV_DONTNEED")
 
 
