@@ -9,7 +9,10 @@ text is then parsed alone. A stream is read in blocks (``numbered_lines``,
 straight out of the operating system's cache of the file, with no buffer
 to fill and no fresh memory for each block, and the pages behind the
 reading are given back as it goes, so that memory stays flat whatever the
-size of the file.
+size of the file. A mapped file must not shrink while it is read (the
+operating system stops a process that touches a page past the file's
+end). akita appends to the traces it writes, and cuts a torn last line off
+a daemon's spool only when the daemon starts, before anything reads it.
 """
 
 from __future__ import annotations
