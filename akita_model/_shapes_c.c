@@ -518,6 +518,36 @@ typedef struct {
 
 static NameSlot name_slots[NAME_SLOTS];
 
+/* The keys string_key gave the strings handed to it last, by a hash of
+ * their characters: the same URL or e-mail address, met again, is not
+ * handed to it again. string_key is a pure function of the string, and
+ * configure() empties this memo whenever it is given another. */
+#define FORMAT_SLOTS 2048
+#define MAX_KEPT_FORMAT 128
+
+typedef struct {
+    PyObject *text;
+    uint64_t key;
+} FormatSlot;
+
+static FormatSlot format_slots[FORMAT_SLOTS];
+
+static FormatSlot *format_slot(const Py_UCS1 *text, Py_ssize_t length)
+{
+    uint32_t hash = 2166136261u; /* FNV-1a */
+    for (Py_ssize_t index = 0; index < length; index++) {
+        hash = (hash ^ text[index]) * 16777619u;
+    }
+    return &format_slots[(hash ^ (hash >> 16)) & (FORMAT_SLOTS - 1)];
+}
+
+static void clear_format_slots(void)
+{
+    for (Py_ssize_t index = 0; index < FORMAT_SLOTS; index++) {
+        Py_CLEAR(format_slots[index].text);
+    }
+}
+
 static void clear_name_slots(void)
 {
     for (Py_ssize_t index = 0; index < NAME_SLOTS; index++) {
@@ -595,11 +625,24 @@ static uint64_t string_value_key(
     if (is_common_date_time(text, length)) {
         return date_time_key;
     }
+    FormatSlot *slot = NULL;
+    if (length <= MAX_KEPT_FORMAT) {
+        slot = format_slot(text, length);
+        if (slot->text != NULL && PyUnicode_GET_LENGTH(slot->text) == length &&
+            memcmp(PyUnicode_1BYTE_DATA(slot->text), text, (size_t)length) == 0) {
+            return slot->key;
+        }
+    }
     PyObject *value = PyUnicode_FromKindAndData(PyUnicode_1BYTE_KIND, text, length);
     if (value == NULL) {
         return FAILED;
     }
     uint64_t key = text_key(value);
+    if (slot != NULL && key < GIVE_UP && PyUnicode_KIND(value) == PyUnicode_1BYTE_KIND) {
+        Py_XSETREF(slot->text, value);
+        slot->key = key;
+        return key;
+    }
     Py_DECREF(value);
     return key;
 }
@@ -892,6 +935,7 @@ static PyObject *configure(PyObject *module, PyObject *args)
     if (date_time_hash == -1) {
         return NULL;
     }
+    clear_format_slots();
     Py_INCREF(new_string_key);
     Py_XSETREF(string_key, new_string_key);
     Py_INCREF(new_too_deep);

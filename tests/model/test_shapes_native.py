@@ -205,3 +205,21 @@ def test_the_walk_keeps_no_reference() -> None:
         _shapes_c.shape(value)
 
     assert sys.getrefcount(text) == before
+
+
+def test_a_new_format_check_is_asked_again_for_strings_it_met() -> None:
+    # The C reader keeps the keys the check gave; a new check starts afresh.
+    text = '{"avatar": "https://cdn.example.com/a.png", "mail": "a@b.example"}'
+    key = _shapes_c.text_shape(text)
+    assert _shapes_c.text_shape(text) == key == shape(json.loads(text))
+
+    def broken(value: str) -> str:
+        raise RuntimeError(value)
+
+    try:
+        _shapes_c.configure(broken, TooDeep, MAX_DEPTH)
+        with pytest.raises(RuntimeError, match="https://cdn.example.com/a.png"):
+            _shapes_c.text_shape(text)
+    finally:
+        _shapes_c.configure(shapes._format_key, TooDeep, MAX_DEPTH)
+    assert _shapes_c.text_shape(text) == key
