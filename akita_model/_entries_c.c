@@ -920,10 +920,103 @@ static PyObject *scan_entry(PyObject *module, PyObject *text)
     Py_RETURN_NONE;
 }
 
+static int is_ascii_letter(unsigned char ch)
+{
+    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z');
+}
+
+/* The position of the first of some characters in text[start:length], or
+ * length. */
+static Py_ssize_t first_of(
+    const unsigned char *text, Py_ssize_t start, Py_ssize_t length, const char *chars)
+{
+    for (Py_ssize_t index = start; index < length; index++) {
+        if (strchr(chars, text[index]) != NULL) {
+            return index;
+        }
+    }
+    return length;
+}
+
+static PyObject *part_or_none(const unsigned char *text, Py_ssize_t start, Py_ssize_t end)
+{
+    if (start < 0) {
+        Py_RETURN_NONE;
+    }
+    return short_ascii_string(text + start, end - start);
+}
+
+/* witness.split_url for the URLs most traces hold: printable ASCII with no
+ * space, a path or an alphanumeric scheme before "://". Gives the same
+ * (scheme, host, path, query) as the Python function, or None for any other
+ * URL, which the Python function then reads. */
+static PyObject *split_url(PyObject *module, PyObject *url)
+{
+    if (!PyUnicode_Check(url) || PyUnicode_READY(url) < 0) {
+        PyErr_Clear();
+        Py_RETURN_NONE;
+    }
+    if (!PyUnicode_IS_ASCII(url) || PyUnicode_GET_LENGTH(url) == 0) {
+        Py_RETURN_NONE;
+    }
+    const unsigned char *text = PyUnicode_1BYTE_DATA(url);
+    Py_ssize_t length = PyUnicode_GET_LENGTH(url);
+    for (Py_ssize_t index = 0; index < length; index++) {
+        if (text[index] <= ' ' || text[index] >= 0x7F) {
+            Py_RETURN_NONE;
+        }
+    }
+    /* Start and end of each part; a start of -1 is a part not there. */
+    Py_ssize_t scheme_end = -1, host_start = -1, host_end = -1;
+    Py_ssize_t path_start = -1, path_end = -1, query_start = -1, query_end = -1;
+    Py_ssize_t position = 0;
+    if (text[0] != '/') {
+        const char *found = strstr((const char *)text, "://");
+        Py_ssize_t mark = found == NULL ? -1 : (const unsigned char *)found - text;
+        if (mark <= 0 || !is_ascii_letter(text[0])) {
+            Py_RETURN_NONE;
+        }
+        for (Py_ssize_t index = 0; index < mark; index++) {
+            if (!is_ascii_letter(text[index]) && !(text[index] >= '0' && text[index] <= '9')) {
+                Py_RETURN_NONE;
+            }
+        }
+        scheme_end = mark;
+        host_start = mark + 3;
+        position = first_of(text, host_start, length, "/?#");
+        host_end = position;
+    }
+    if (position < length && text[position] == '/') {
+        path_start = position;
+        position = path_end = first_of(text, position, length, "?#");
+    }
+    if (position < length && text[position] == '?') {
+        query_start = position + 1;
+        query_end = first_of(text, query_start, length, "#");
+    }
+    PyObject *parts[4] = {
+        part_or_none(text, scheme_end < 0 ? -1 : 0, scheme_end),
+        part_or_none(text, host_start, host_end),
+        part_or_none(text, path_start, path_end),
+        part_or_none(text, query_start, query_end),
+    };
+    PyObject *result = NULL;
+    if (parts[0] != NULL && parts[1] != NULL && parts[2] != NULL && parts[3] != NULL) {
+        result = PyTuple_Pack(4, parts[0], parts[1], parts[2], parts[3]);
+    }
+    for (int index = 0; index < 4; index++) {
+        Py_XDECREF(parts[index]);
+    }
+    return result;
+}
+
 static PyMethodDef methods[] = {
     {"scan_entry", scan_entry, METH_O,
      "scan_entry(text) -> dict | None: the fields of a HAR entry that "
      "parse_entry reads, or None to leave the text to orjson."},
+    {"split_url", split_url, METH_O,
+     "split_url(url) -> (scheme, host, path, query) | None: witness.split_url "
+     "of a plain ASCII URL, or None to leave it to witness.split_url."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -1,3 +1,6 @@
 from typing import Any
 
 def scan_entry(text: bytes) -> dict[str, Any] | None: ...
+def split_url(
+    url: str,
+) -> tuple[str | None, str | None, str | None, str | None] | None: ...

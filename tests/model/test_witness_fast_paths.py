@@ -16,6 +16,11 @@ from akita_model.witness import (
     split_url,
 )
 
+try:
+    from akita_model import _entries_c
+except ImportError:  # installed as plain Python
+    _entries_c = None  # type: ignore[assignment]
+
 # Pieces URLs are made of, the odd ones included: schemes the searches
 # leave to the pattern, separators that are not "://", white space of
 # ASCII and of Unicode (which the pattern's \s also takes), delete, a
@@ -60,6 +65,37 @@ urls = st.lists(st.sampled_from(_PIECES), max_size=10).map("".join)
 @given(urls)
 def test_split_url_gives_the_patterns_groups(url: str) -> None:
     assert split_url(url) == _url_groups_by_pattern(url)
+
+
+@pytest.mark.skipif(_entries_c is None, reason="installed without the C extension")
+@settings(max_examples=2000, deadline=None)
+@given(urls)
+def test_the_c_reading_of_urls_gives_the_patterns_groups(url: str) -> None:
+    groups = _entries_c.split_url(url)
+    if groups is not None:
+        assert groups == _url_groups_by_pattern(url)
+
+
+@pytest.mark.skipif(_entries_c is None, reason="installed without the C extension")
+@pytest.mark.parametrize(
+    ("url", "groups"),
+    [
+        (
+            "https://api.example.com/api/things/7?page=2#top",
+            ("https", "api.example.com", "/api/things/7", "page=2"),
+        ),
+        ("/api/things?", (None, None, "/api/things", "")),
+        ("http://h", ("http", "h", None, None)),
+        ("svn+ssh://h/a", None),
+        ("http://h/a b", None),
+        ("http://h/caf\u00e9", None),
+        ("", None),
+    ],
+)
+def test_the_c_reading_of_url_examples(
+    url: str, groups: tuple[str | None, ...] | None
+) -> None:
+    assert _entries_c.split_url(url) == groups
 
 
 @pytest.mark.parametrize(
