@@ -552,6 +552,26 @@ static PyObject *read_scalar(Scanner *scanner)
     }
 }
 
+/* After a member of an object or an array: pass over white space and a
+ * comma, and return 1 (another member follows), or over the closing
+ * character, and return 0; -1 for anything else. */
+static int next_member(Scanner *scanner, unsigned char closing)
+{
+    skip_space(scanner);
+    if (scanner->at >= scanner->end) {
+        return -1;
+    }
+    unsigned char ch = *scanner->at++;
+    if (ch == closing) {
+        return 0;
+    }
+    if (ch != ',') {
+        return -1;
+    }
+    skip_space(scanner);
+    return 1;
+}
+
 static int skip_value(Scanner *scanner, int depth);
 
 /* Pass over the members of an object or an array after its opening
@@ -577,18 +597,10 @@ static int skip_members(Scanner *scanner, int depth, int is_object)
         if (skip_value(scanner, depth + 1) < 0) {
             return -1;
         }
-        skip_space(scanner);
-        if (scanner->at >= scanner->end) {
-            return -1;
+        int follows = next_member(scanner, closing);
+        if (follows <= 0) {
+            return follows;
         }
-        unsigned char ch = *scanner->at++;
-        if (ch == closing) {
-            return 0;
-        }
-        if (ch != ',') {
-            return -1;
-        }
-        skip_space(scanner);
     }
 }
 
@@ -692,18 +704,13 @@ static PyObject *read_object(Scanner *scanner, const Fields *fields)
                 }
             }
         }
-        skip_space(scanner);
-        if (scanner->at >= scanner->end) {
+        int follows = next_member(scanner, '}');
+        if (follows < 0) {
             goto fail;
         }
-        unsigned char ch = *scanner->at++;
-        if (ch == '}') {
+        if (!follows) {
             return result;
         }
-        if (ch != ',') {
-            goto fail;
-        }
-        skip_space(scanner);
     }
 
 fail:
@@ -749,18 +756,13 @@ static PyObject *read_pair(Scanner *scanner)
                 goto fail;
             }
         }
-        skip_space(scanner);
-        if (scanner->at >= scanner->end) {
+        int follows = next_member(scanner, '}');
+        if (follows < 0) {
             goto fail;
         }
-        unsigned char ch = *scanner->at++;
-        if (ch == '}') {
+        if (!follows) {
             break;
         }
-        if (ch != ',') {
-            goto fail;
-        }
-        skip_space(scanner);
     }
     if (name == NULL || value == NULL) {
         goto fail;
@@ -815,18 +817,13 @@ static PyObject *read_pairs(Scanner *scanner)
                 goto done;
             }
         }
-        skip_space(scanner);
-        if (scanner->at >= scanner->end) {
+        int follows = next_member(scanner, ']');
+        if (follows < 0) {
             goto done;
         }
-        unsigned char ch = *scanner->at++;
-        if (ch == ']') {
+        if (!follows) {
             break;
         }
-        if (ch != ',') {
-            goto done;
-        }
-        skip_space(scanner);
     }
     Py_ssize_t extra = more == NULL ? 0 : PyList_GET_SIZE(more);
     result = PyTuple_New(count + extra);

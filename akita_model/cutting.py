@@ -150,14 +150,11 @@ def har_entry_texts(
             start = 0
         if found < 0:
             break
-        # The entry ends at the comma before the line break, past any
-        # spaces: one slice of the buffer, the entry's only copy.
-        text_end = found
-        while text_end > start and buffer[text_end - 1] in _JSON_SPACE:
-            text_end -= 1
-        if text_end == start or buffer[text_end - 1] != _COMMA:
+        # One slice of the buffer, the entry's only copy.
+        comma = _comma_before(buffer, start, found)
+        if comma < 0:
             return HarLayout(is_broken=True)
-        yield buffer[start : text_end - 1]
+        yield buffer[start:comma]
         start = found + 1
         if limit is not None and start >= limit:
             return HarLayout(starts_inside=starts_inside)
@@ -172,6 +169,17 @@ def _read_more(stream: IO[bytes], buffer: bytes, start: int) -> tuple[bytes, boo
     # ended.
     block = stream.read(max(_BLOCK, len(buffer) - start))
     return buffer[start:] + block, not block
+
+
+def _comma_before(buffer: bytes | mmap.mmap, start: int, found: int) -> int:
+    # Where the entry that starts at ``start`` ends: at the comma before the
+    # line break at ``found``, past any spaces; -1 when no comma is there.
+    text_end = found
+    while text_end > start and buffer[text_end - 1] in _JSON_SPACE:
+        text_end -= 1
+    if text_end == start or buffer[text_end - 1] != _COMMA:
+        return -1
+    return text_end - 1
 
 
 def _last_entry(text: bytes, starts_inside: bool) -> Generator[bytes, None, HarLayout]:
@@ -284,14 +292,10 @@ def mapped_entry_texts(
         found = _find_mapped_marker(mapped, marker, start)
         if found < 0:
             break
-        # The entry ends at the comma before the line break, past any
-        # spaces.
-        text_end = found
-        while text_end > start and mapped[text_end - 1] in _JSON_SPACE:
-            text_end -= 1
-        if text_end == start or mapped[text_end - 1] != _COMMA:
+        comma = _comma_before(mapped, start, found)
+        if comma < 0:
             return HarLayout(is_broken=True)
-        yield mapped[start : text_end - 1]
+        yield mapped[start:comma]
         start = found + 1
         if start >= limit:
             return HarLayout(starts_inside=starts_inside)
