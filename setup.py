@@ -48,10 +48,18 @@ def compiled_extensions() -> list[Extension]:
     paths = [f"akita_model/{name}.py" for name in HOT_MODULES]
     extensions: list[Extension] = mypycify(paths, opt_level="3")
     extensions.append(
-        Extension("akita_model._shapes_c", sources=["akita_model/_shapes_c.c"])
+        Extension(
+            "akita_model._shapes_c",
+            sources=["akita_model/_shapes_c.c"],
+            depends=["akita_model/_json_bytes.h"],
+        )
     )
     extensions.append(
-        Extension("akita_model._entries_c", sources=["akita_model/_entries_c.c"])
+        Extension(
+            "akita_model._entries_c",
+            sources=["akita_model/_entries_c.c"],
+            depends=["akita_model/_json_bytes.h"],
+        )
     )
     return extensions
 

@@ -33,6 +33,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "_json_bytes.h"
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
@@ -121,35 +123,13 @@ static void skip_space(Scanner *scanner)
     scanner->at = at;
 }
 
-static int hex_digit(unsigned char ch)
-{
-    if (ch >= '0' && ch <= '9') {
-        return ch - '0';
-    }
-    if (ch >= 'a' && ch <= 'f') {
-        return ch - 'a' + 10;
-    }
-    if (ch >= 'A' && ch <= 'F') {
-        return ch - 'A' + 10;
-    }
-    return -1;
-}
-
 /* The code unit of \uXXXX at text (after the backslash and u), or -1. */
 static long hex_unit(const unsigned char *text, const unsigned char *end)
 {
     if (end - text < 4) {
         return -1;
     }
-    long unit = 0;
-    for (int index = 0; index < 4; index++) {
-        int digit = hex_digit(text[index]);
-        if (digit < 0) {
-            return -1;
-        }
-        unit = unit * 16 + digit;
-    }
-    return unit;
+    return json_hex4(text);
 }
 
 static Py_ssize_t put_utf8(unsigned char *out, long code)
@@ -199,12 +179,7 @@ static PyObject *short_ascii_string(const unsigned char *text, Py_ssize_t length
     if (length > MAX_KEPT_LENGTH) {
         return ascii_string(text, length);
     }
-    /* FNV-1a over the bytes picks the slot. */
-    uint32_t hash = 2166136261u;
-    for (Py_ssize_t index = 0; index < length; index++) {
-        hash = (hash ^ text[index]) * 16777619u;
-    }
-    PyObject **slot = &kept_strings[(hash ^ (hash >> 16)) & (STRING_SLOTS - 1)];
+    PyObject **slot = &kept_strings[json_slot(text, length, STRING_SLOTS)];
     PyObject *kept = *slot;
     if (kept != NULL && PyUnicode_GET_LENGTH(kept) == length &&
         memcmp(PyUnicode_1BYTE_DATA(kept), text, (size_t)length) == 0) {
@@ -394,11 +369,6 @@ static int read_name(Scanner *scanner, Py_ssize_t *length)
     return 0;
 }
 
-static int is_digit(unsigned char ch)
-{
-    return ch >= '0' && ch <= '9';
-}
-
 /* Pass over a number's token; tell whether it is an integer, whether it
  * has an exponent, and how many digits its integer part has. */
 static int scan_number(Scanner *scanner, int *is_integer, int *has_exponent, int *digits)
@@ -413,7 +383,7 @@ static int scan_number(Scanner *scanner, int *is_integer, int *has_exponent, int
         at++;
     }
     else if (at < end && *at >= '1' && *at <= '9') {
-        while (at < end && is_digit(*at)) {
+        while (at < end && json_is_digit(*at)) {
             at++;
         }
     }
@@ -425,10 +395,10 @@ static int scan_number(Scanner *scanner, int *is_integer, int *has_exponent, int
     *has_exponent = 0;
     if (at < end && *at == '.') {
         at++;
-        if (at >= end || !is_digit(*at)) {
+        if (at >= end || !json_is_digit(*at)) {
             return -1;
         }
-        while (at < end && is_digit(*at)) {
+        while (at < end && json_is_digit(*at)) {
             at++;
         }
         *is_integer = 0;
@@ -438,10 +408,10 @@ static int scan_number(Scanner *scanner, int *is_integer, int *has_exponent, int
         if (at < end && (*at == '+' || *at == '-')) {
             at++;
         }
-        if (at >= end || !is_digit(*at)) {
+        if (at >= end || !json_is_digit(*at)) {
             return -1;
         }
-        while (at < end && is_digit(*at)) {
+        while (at < end && json_is_digit(*at)) {
             at++;
         }
         *is_integer = 0;

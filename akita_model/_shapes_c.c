@@ -23,6 +23,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "_json_bytes.h"
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
@@ -144,6 +146,21 @@ static int is_common_date_time(const Py_UCS1 *text, Py_ssize_t length)
            zone_minutes <= 59;
 }
 
+/* The key of the format string_key gives a string. */
+static uint64_t format_key(PyObject *text)
+{
+    PyObject *key = PyObject_CallOneArg(string_key, text);
+    if (key == NULL) {
+        return FAILED;
+    }
+    Py_hash_t hash = PyObject_Hash(key);
+    Py_DECREF(key);
+    if (hash == -1 && PyErr_Occurred()) {
+        return FAILED;
+    }
+    return (uint64_t)hash & MASK;
+}
+
 static uint64_t text_key(PyObject *text)
 {
     if (PyUnicode_READY(text) == -1) {
@@ -156,16 +173,7 @@ static uint64_t text_key(PyObject *text)
         is_common_date_time(PyUnicode_1BYTE_DATA(text), PyUnicode_GET_LENGTH(text))) {
         return date_time_key;
     }
-    PyObject *key = PyObject_CallOneArg(string_key, text);
-    if (key == NULL) {
-        return FAILED;
-    }
-    Py_hash_t hash = PyObject_Hash(key);
-    Py_DECREF(key);
-    if (hash == -1 && PyErr_Occurred()) {
-        return FAILED;
-    }
-    return (uint64_t)hash & MASK;
+    return format_key(text);
 }
 
 static uint64_t value_key(PyObject *value, Py_ssize_t depth);
@@ -331,34 +339,6 @@ static void skip_space(Reader *reader)
     }
 }
 
-static int hex_value(Py_UCS1 ch)
-{
-    if (ch >= '0' && ch <= '9') {
-        return ch - '0';
-    }
-    if (ch >= 'a' && ch <= 'f') {
-        return ch - 'a' + 10;
-    }
-    if (ch >= 'A' && ch <= 'F') {
-        return ch - 'A' + 10;
-    }
-    return -1;
-}
-
-/* The code unit of the four hex digits at text, or -1. */
-static long hex4(const Py_UCS1 *text)
-{
-    long unit = 0;
-    for (int index = 0; index < 4; index++) {
-        int digit = hex_value(text[index]);
-        if (digit < 0) {
-            return -1;
-        }
-        unit = unit * 16 + digit;
-    }
-    return unit;
-}
-
 /* What each character means inside a string: most mean nothing. */
 enum { PLAIN = 0, QUOTE, BACKSLASH, CONTROL, MARK };
 static unsigned char string_classes[256];
@@ -440,7 +420,7 @@ static int read_string(
                 at += 2;
                 continue;
             case 'u':
-                if (end - at < 6 || hex4(at + 2) < 0) {
+                if (end - at < 6 || json_hex4(at + 2) < 0) {
                     return -1;
                 }
                 at += 6;
@@ -480,7 +460,7 @@ static PyObject *decode_string(const Py_UCS1 *text, Py_ssize_t length)
         default: units[count++] = code; continue;
         }
         /* read_string checked the four digits. */
-        long unit = hex4(text + index);
+        long unit = json_hex4(text + index);
         index += 4;
         if (unit >= 0xDC00 && unit <= 0xDFFF) {
             PyMem_Free(units);
@@ -489,7 +469,7 @@ static PyObject *decode_string(const Py_UCS1 *text, Py_ssize_t length)
         if (unit >= 0xD800 && unit <= 0xDBFF) {
             long low = -1;
             if (index + 6 <= length && text[index] == '\\' && text[index + 1] == 'u') {
-                low = hex4(text + index + 2);
+                low = json_hex4(text + index + 2);
             }
             if (low < 0xDC00 || low > 0xDFFF) {
                 PyMem_Free(units);
@@ -534,11 +514,7 @@ static FormatSlot format_slots[FORMAT_SLOTS];
 
 static FormatSlot *format_slot(const Py_UCS1 *text, Py_ssize_t length)
 {
-    uint32_t hash = 2166136261u; /* FNV-1a */
-    for (Py_ssize_t index = 0; index < length; index++) {
-        hash = (hash ^ text[index]) * 16777619u;
-    }
-    return &format_slots[(hash ^ (hash >> 16)) & (FORMAT_SLOTS - 1)];
+    return &format_slots[json_slot(text, length, FORMAT_SLOTS)];
 }
 
 static void clear_format_slots(void)
@@ -593,15 +569,10 @@ static uint64_t name_hash(const Py_UCS1 *text, Py_ssize_t length, int escaped)
     return (uint64_t)hash & MASK;
 }
 
-static int is_digit(Py_UCS1 ch)
-{
-    return ch >= '0' && ch <= '9';
-}
-
 /* str.isdigit() of one character: ASCII digits and a few others. */
 static int is_any_digit(Py_UCS1 ch)
 {
-    return is_digit(ch) || (ch >= 0x80 && Py_UNICODE_ISDIGIT(ch));
+    return json_is_digit(ch) || (ch >= 0x80 && Py_UNICODE_ISDIGIT(ch));
 }
 
 /* The key of a string value: text_key() of the string it stands for. */
@@ -637,8 +608,9 @@ static uint64_t string_value_key(
     if (value == NULL) {
         return FAILED;
     }
-    uint64_t key = text_key(value);
-    if (slot != NULL && key < GIVE_UP && PyUnicode_KIND(value) == PyUnicode_1BYTE_KIND) {
+    /* The tests of text_key were made above, on the raw characters. */
+    uint64_t key = format_key(value);
+    if (slot != NULL && key < GIVE_UP) {
         Py_XSETREF(slot->text, value);
         slot->key = key;
         return key;
@@ -657,7 +629,7 @@ static uint64_t read_number(Reader *reader)
     if (at < end && *at == '-') {
         at++;
     }
-    if (at >= end || !is_digit(*at)) {
+    if (at >= end || !json_is_digit(*at)) {
         return GIVE_UP;
     }
     const Py_UCS1 *digits = at;
@@ -665,7 +637,7 @@ static uint64_t read_number(Reader *reader)
         at++;
     }
     else {
-        while (at < end && is_digit(*at)) {
+        while (at < end && json_is_digit(*at)) {
             at++;
         }
     }
@@ -673,10 +645,10 @@ static uint64_t read_number(Reader *reader)
     if (at < end && *at == '.') {
         is_float = 1;
         at++;
-        if (at >= end || !is_digit(*at)) {
+        if (at >= end || !json_is_digit(*at)) {
             return GIVE_UP;
         }
-        while (at < end && is_digit(*at)) {
+        while (at < end && json_is_digit(*at)) {
             at++;
         }
     }
@@ -687,7 +659,7 @@ static uint64_t read_number(Reader *reader)
             at++;
         }
         const Py_UCS1 *exponent = at;
-        while (at < end && is_digit(*at)) {
+        while (at < end && json_is_digit(*at)) {
             at++;
         }
         if (at == exponent || at - exponent > 2) {
