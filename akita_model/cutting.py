@@ -77,15 +77,17 @@ def numbered_lines(stream: IO[bytes], size: int | None) -> Iterator[tuple[int, b
         yield number, line
 
 
-def _find_marker(buffer: bytes, marker: bytes, search: int) -> int:
-    # buffer.find(marker, search). A document of one entry a line has a line
-    # break only between entries, and the search for one byte is several
-    # times faster than for two; an indented one has many short lines, each
-    # of which would cost a turn of this loop.
+def _find_marker(buffer: bytes | mmap.mmap, marker: bytes, search: int) -> int:
+    # buffer.find(marker, search), for bytes and mappings alike (a mapping
+    # has no startswith). A document of one entry a line has a line break
+    # only between entries, and the search for one byte is several times
+    # faster than for two; an indented one has many short lines, each of
+    # which would cost a turn of this loop.
     if marker != _LINE_ENTRY_MARKER:
         return buffer.find(marker, search)
+    length = len(buffer)
     while (found := buffer.find(b"\n", search)) >= 0:
-        if buffer.startswith(b"{", found + 1):
+        if found + 1 < length and buffer[found + 1] == _OPENING:
             return found
         search = found + 1
     return -1
@@ -253,18 +255,6 @@ def mapped_lines(
         releaser.passed(position)
 
 
-def _find_mapped_marker(mapped: mmap.mmap, marker: bytes, search: int) -> int:
-    # _find_marker, for a mapping (which has no startswith).
-    if marker != _LINE_ENTRY_MARKER:
-        return mapped.find(marker, search)
-    length = len(mapped)
-    while (found := mapped.find(b"\n", search)) >= 0:
-        if found + 1 < length and mapped[found + 1] == _OPENING:
-            return found
-        search = found + 1
-    return -1
-
-
 def mapped_entry_texts(
     mapped: mmap.mmap, start: int, size: int, opening: bytes
 ) -> Generator[bytes, None, HarLayout]:
@@ -289,7 +279,7 @@ def mapped_entry_texts(
     releaser = _Releaser(mapped, start)
     while True:
         # An entry starts at ``start``: find where the next one starts.
-        found = _find_mapped_marker(mapped, marker, start)
+        found = _find_marker(mapped, marker, start)
         if found < 0:
             break
         comma = _comma_before(mapped, start, found)
